@@ -1,0 +1,275 @@
+//! The domain model: what an experiment and a run are, independent of any
+//! wire format. The HTTP layer maps these to MLflow's JSON.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LifecycleStage {
+    Active,
+    Deleted,
+}
+
+impl LifecycleStage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LifecycleStage::Active => "active",
+            LifecycleStage::Deleted => "deleted",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(LifecycleStage::Active),
+            "deleted" => Some(LifecycleStage::Deleted),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RunStatus {
+    Running,
+    Scheduled,
+    Finished,
+    Failed,
+    Killed,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Running,
+        RunStatus::Scheduled,
+        RunStatus::Finished,
+        RunStatus::Failed,
+        RunStatus::Killed,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "RUNNING",
+            RunStatus::Scheduled => "SCHEDULED",
+            RunStatus::Finished => "FINISHED",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Killed => "KILLED",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+/// Which lifecycle stages a search returns (MLflow's `ViewType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ViewType {
+    #[default]
+    ActiveOnly,
+    DeletedOnly,
+    All,
+}
+
+impl ViewType {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ACTIVE_ONLY" | "1" => Some(ViewType::ActiveOnly),
+            "DELETED_ONLY" | "2" => Some(ViewType::DeletedOnly),
+            "ALL" | "3" => Some(ViewType::All),
+            _ => None,
+        }
+    }
+    pub fn admits(self, stage: LifecycleStage) -> bool {
+        match self {
+            ViewType::ActiveOnly => stage == LifecycleStage::Active,
+            ViewType::DeletedOnly => stage == LifecycleStage::Deleted,
+            ViewType::All => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Param {
+    pub key: String,
+    pub value: String,
+}
+
+/// One metric point. `value` may be NaN or ±infinity: MLflow keeps them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MetricPoint {
+    #[serde(with = "float_text")]
+    pub value: f64,
+    pub timestamp: i64,
+    pub step: i64,
+}
+
+impl MetricPoint {
+    /// MLflow's latest-metric rule: the point with the greatest
+    /// `(step, timestamp, value)` is the run's latest value for its key.
+    /// A NaN value sorts below every number here, as in MLflow's SQL store
+    /// where `is_nan` points are compared by a 0 placeholder.
+    pub fn supersedes(&self, other: &MetricPoint) -> bool {
+        let v = |p: &MetricPoint| if p.value.is_nan() { 0.0 } else { p.value };
+        (self.step, self.timestamp)
+            .cmp(&(other.step, other.timestamp))
+            .then_with(|| {
+                v(self)
+                    .partial_cmp(&v(other))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+            != std::cmp::Ordering::Less
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    pub key: String,
+    #[serde(flatten)]
+    pub point: MetricPoint,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dataset {
+    pub name: String,
+    pub digest: String,
+    pub source_type: String,
+    pub source: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetInput {
+    pub dataset: Dataset,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Experiment {
+    pub experiment_id: String,
+    pub name: String,
+    pub artifact_location: String,
+    pub lifecycle_stage: LifecycleStage,
+    pub creation_time: i64,
+    pub last_update_time: i64,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunInfo {
+    pub run_id: String,
+    pub run_name: String,
+    pub experiment_id: String,
+    pub user_id: String,
+    pub status: RunStatus,
+    pub start_time: i64,
+    pub end_time: Option<i64>,
+    pub artifact_uri: String,
+    pub lifecycle_stage: LifecycleStage,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub info: RunInfo,
+    /// The latest value per key, by [`MetricPoint::supersedes`].
+    pub metrics: Vec<Metric>,
+    pub params: Vec<Param>,
+    pub tags: Vec<Tag>,
+    pub inputs: Vec<DatasetInput>,
+}
+
+/// MLflow's reserved tag keys that Almanac reads or writes itself.
+pub mod tags {
+    pub const RUN_NAME: &str = "mlflow.runName";
+    pub const PARENT_RUN_ID: &str = "mlflow.parentRunId";
+    pub const USER: &str = "mlflow.user";
+    pub const NOTE: &str = "mlflow.note.content";
+}
+
+/// Floats as JSON numbers, with NaN and ±infinity as MLflow's strings
+/// ("NaN", "Infinity", "-Infinity"), which plain JSON cannot carry.
+pub mod float_text {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_nan() {
+            s.serialize_str("NaN")
+        } else if v.is_infinite() {
+            s.serialize_str(if *v > 0.0 { "Infinity" } else { "-Infinity" })
+        } else {
+            s.serialize_f64(*v)
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Num {
+            F(f64),
+            S(String),
+        }
+        match Num::deserialize(d)? {
+            Num::F(f) => Ok(f),
+            Num::S(s) => {
+                parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a number: {s:?}")))
+            }
+        }
+    }
+
+    /// Parses MLflow's float spellings, including the non-finite ones.
+    pub fn parse(s: &str) -> Option<f64> {
+        match s {
+            "NaN" | "nan" => Some(f64::NAN),
+            "Infinity" | "inf" | "+Infinity" => Some(f64::INFINITY),
+            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
+            _ => s.trim().parse::<f64>().ok(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(step: i64, timestamp: i64, value: f64) -> MetricPoint {
+        MetricPoint {
+            value,
+            timestamp,
+            step,
+        }
+    }
+
+    #[test]
+    fn latest_metric_rule() {
+        // (new, old, new supersedes old)
+        let cases = [
+            (p(2, 0, 0.0), p(1, 9, 9.0), true),
+            (p(1, 0, 9.0), p(2, 0, 0.0), false),
+            (p(1, 5, 0.0), p(1, 4, 9.0), true),
+            (p(1, 5, 2.0), p(1, 5, 1.0), true),
+            (p(1, 5, 1.0), p(1, 5, 2.0), false),
+            (p(1, 5, 1.0), p(1, 5, 1.0), true),
+        ];
+        for (new, old, expected) in cases {
+            assert_eq!(new.supersedes(&old), expected, "{new:?} vs {old:?}");
+        }
+    }
+
+    #[test]
+    fn non_finite_floats_round_trip() {
+        for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5, -0.0, 1e300] {
+            let json = serde_json::to_string(&p(0, 0, v)).unwrap();
+            let back: MetricPoint = serde_json::from_str(&json).unwrap();
+            assert!(
+                back.value == v || (v.is_nan() && back.value.is_nan()),
+                "{json}"
+            );
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Operations: the journal's vocabulary.
+//!
+//! Every change to the store is one `Op`. The store records it in its journal
+//! and folds it into the query tables in the same transaction; git sync will
+//! exchange exactly these records. An op therefore carries everything needed
+//! to replay it on another replica: ids, names, times, values. Nothing in an
+//! op refers to local row ids.
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{DatasetInput, LifecycleStage, Metric, Param, RunStatus, Tag};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Op {
+    CreateExperiment {
+        experiment_id: String,
+        name: String,
+        artifact_location: String,
+        creation_time: i64,
+        #[serde(default)]
+        tags: Vec<Tag>,
+    },
+    RenameExperiment {
+        experiment_id: String,
+        name: String,
+    },
+    SetExperimentLifecycle {
+        experiment_id: String,
+        stage: LifecycleStage,
+    },
+    SetExperimentTag {
+        experiment_id: String,
+        tag: Tag,
+    },
+    DeleteExperimentTag {
+        experiment_id: String,
+        key: String,
+    },
+    CreateRun {
+        run_id: String,
+        experiment_id: String,
+        run_name: String,
+        user_id: String,
+        start_time: i64,
+        status: RunStatus,
+        artifact_uri: String,
+        #[serde(default)]
+        tags: Vec<Tag>,
+    },
+    UpdateRun {
+        run_id: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        status: Option<RunStatus>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        end_time: Option<i64>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_name: Option<String>,
+    },
+    SetRunLifecycle {
+        run_id: String,
+        stage: LifecycleStage,
+    },
+    LogBatch {
+        run_id: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        metrics: Vec<Metric>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        params: Vec<Param>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<Tag>,
+    },
+    DeleteRunTag {
+        run_id: String,
+        key: String,
+    },
+    LogInputs {
+        run_id: String,
+        datasets: Vec<DatasetInput>,
+    },
+}
+
+impl Op {
+    /// The id of the entity (experiment or run) the op changes. Sync orders
+    /// and merges ops per entity.
+    pub fn entity_id(&self) -> &str {
+        match self {
+            Op::CreateExperiment { experiment_id, .. }
+            | Op::RenameExperiment { experiment_id, .. }
+            | Op::SetExperimentLifecycle { experiment_id, .. }
+            | Op::SetExperimentTag { experiment_id, .. }
+            | Op::DeleteExperimentTag { experiment_id, .. } => experiment_id,
+            Op::CreateRun { run_id, .. }
+            | Op::UpdateRun { run_id, .. }
+            | Op::SetRunLifecycle { run_id, .. }
+            | Op::LogBatch { run_id, .. }
+            | Op::DeleteRunTag { run_id, .. }
+            | Op::LogInputs { run_id, .. } => run_id,
+        }
+    }
+
+    /// A short, stable name for logs and the journal's `kind` column.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::CreateExperiment { .. } => "create_experiment",
+            Op::RenameExperiment { .. } => "rename_experiment",
+            Op::SetExperimentLifecycle { .. } => "set_experiment_lifecycle",
+            Op::SetExperimentTag { .. } => "set_experiment_tag",
+            Op::DeleteExperimentTag { .. } => "delete_experiment_tag",
+            Op::CreateRun { .. } => "create_run",
+            Op::UpdateRun { .. } => "update_run",
+            Op::SetRunLifecycle { .. } => "set_run_lifecycle",
+            Op::LogBatch { .. } => "log_batch",
+            Op::DeleteRunTag { .. } => "delete_run_tag",
+            Op::LogInputs { .. } => "log_inputs",
+        }
+    }
+}
+
+/// Who wrote an op and when: the explicit inputs every write needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteContext {
+    /// The replica that writes (a store's writer id).
+    pub writer: String,
+    /// Wall time of the write, in milliseconds since the epoch.
+    pub time_ms: i64,
+}
