@@ -1,1 +1,319 @@
+//! MLflow's validation rules (`mlflow/utils/validation.py`): key shapes,
+//! length limits and batch limits. The server checks every request against
+//! these before anything is written.
 
+use crate::error::{Error, Result};
+use crate::model::{Metric, Param, Tag};
+
+pub const MAX_ENTITY_KEY_LENGTH: usize = 250;
+pub const MAX_PARAM_VAL_LENGTH: usize = 6000;
+pub const MAX_TAG_VAL_LENGTH: usize = 8000;
+pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
+pub const MAX_EXPERIMENT_TAG_KEY_LENGTH: usize = 250;
+pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 5000;
+pub const MAX_METRICS_PER_BATCH: usize = 1000;
+pub const MAX_PARAMS_TAGS_PER_BATCH: usize = 100;
+pub const MAX_ENTITIES_PER_BATCH: usize = 1000;
+pub const MAX_DATASETS_PER_BATCH: usize = 1000;
+pub const MAX_RESULTS_SEARCH_RUNS: i64 = 50_000;
+pub const MAX_RESULTS_SEARCH_EXPERIMENTS: i64 = 50_000;
+pub const MAX_RESULTS_GET_METRIC_HISTORY: i64 = 25_000;
+
+const BAD_CHARACTERS: &str = "Names may only contain alphanumerics, underscores (_), dashes (-), periods (.), spaces ( ), colon(:) and slashes (/).";
+
+/// What kind of key is checked; it names the key in messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Metric,
+    Param,
+    Tag,
+}
+
+impl KeyKind {
+    fn noun(self) -> &'static str {
+        match self {
+            KeyKind::Metric => "metric",
+            KeyKind::Param => "parameter",
+            KeyKind::Tag => "tag",
+        }
+    }
+}
+
+/// MLflow's key rule: non-empty, at most 250 characters, only
+/// `[A-Za-z0-9_\-. :/]`, and unchanged by path normalization (keys can become
+/// file names, so `a/../b` or `/a` must not alias another key).
+pub fn validate_key(kind: KeyKind, key: &str) -> Result<()> {
+    if key.is_empty() && kind != KeyKind::Tag {
+        return Err(Error::invalid(format!(
+            "Invalid {} name: ''. {BAD_CHARACTERS}",
+            kind.noun()
+        )));
+    }
+    if !key
+        .chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | ':' | '/'))
+    {
+        return Err(Error::invalid(format!(
+            "Invalid {} name: '{key}'. {BAD_CHARACTERS}",
+            kind.noun()
+        )));
+    }
+    if let Some(normal) = normalize_path(key)
+        && (normal != key || normal.starts_with("..") || normal.starts_with('/'))
+    {
+        return Err(Error::invalid(format!(
+            "Invalid {} name: '{key}'. Names may be treated as files in certain cases, and must not resolve to other names when treated as such. This name would resolve to '{normal}'",
+            kind.noun()
+        )));
+    }
+    if key.chars().count() > MAX_ENTITY_KEY_LENGTH {
+        return Err(Error::invalid(format!(
+            "'{}' exceeds the maximum length of {MAX_ENTITY_KEY_LENGTH} characters",
+            truncated(key)
+        )));
+    }
+    Ok(())
+}
+
+/// `posixpath.normpath` for the cases that matter to keys. `None` when the
+/// key is empty (normpath would say ".").
+fn normalize_path(key: &str) -> Option<String> {
+    if key.is_empty() {
+        return None;
+    }
+    let absolute = key.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in key.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.last().is_some_and(|p| *p != "..") {
+                    parts.pop();
+                } else if !absolute {
+                    parts.push("..");
+                }
+            }
+            other => parts.push(other),
+        }
+    }
+    let body = parts.join("/");
+    Some(match (absolute, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".to_string(),
+        (false, false) => body,
+    })
+}
+
+fn truncated(s: &str) -> String {
+    if s.chars().count() > 100 {
+        format!("{}...", s.chars().take(100).collect::<String>())
+    } else {
+        s.to_string()
+    }
+}
+
+fn check_length(what: &str, key: &str, value: &str, limit: usize) -> Result<()> {
+    let len = value.chars().count();
+    if len > limit {
+        return Err(Error::invalid(format!(
+            "{what} value '{}' had length {len}, which exceeded length limit of {limit} for key '{key}'",
+            truncated(value)
+        )));
+    }
+    Ok(())
+}
+
+pub fn validate_param(param: &Param) -> Result<()> {
+    validate_key(KeyKind::Param, &param.key)?;
+    check_length("Param", &param.key, &param.value, MAX_PARAM_VAL_LENGTH)
+}
+
+pub fn validate_run_tag(tag: &Tag) -> Result<()> {
+    if tag.key.is_empty() {
+        return Err(Error::invalid(
+            "Missing value for required parameter 'key'.",
+        ));
+    }
+    validate_key(KeyKind::Tag, &tag.key)?;
+    check_length("Tag", &tag.key, &tag.value, MAX_TAG_VAL_LENGTH)
+}
+
+pub fn validate_experiment_tag(tag: &Tag) -> Result<()> {
+    if tag.key.is_empty() {
+        return Err(Error::invalid(
+            "Missing value for required parameter 'key'.",
+        ));
+    }
+    validate_key(KeyKind::Tag, &tag.key)?;
+    if tag.key.chars().count() > MAX_EXPERIMENT_TAG_KEY_LENGTH {
+        return Err(Error::invalid(format!(
+            "Experiment tag key '{}' exceeds {MAX_EXPERIMENT_TAG_KEY_LENGTH} characters",
+            truncated(&tag.key)
+        )));
+    }
+    check_length(
+        "Experiment tag",
+        &tag.key,
+        &tag.value,
+        MAX_EXPERIMENT_TAG_VAL_LENGTH,
+    )
+}
+
+pub fn validate_metric(metric: &Metric) -> Result<()> {
+    validate_key(KeyKind::Metric, &metric.key)
+}
+
+pub fn validate_experiment_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid(format!(
+            "Invalid experiment name: '{name}'. Experiment name must be a non-empty string."
+        )));
+    }
+    if name.chars().count() > MAX_EXPERIMENT_NAME_LENGTH {
+        return Err(Error::invalid(format!(
+            "Experiment name '{}' exceeds the maximum length of {MAX_EXPERIMENT_NAME_LENGTH} characters",
+            truncated(name)
+        )));
+    }
+    Ok(())
+}
+
+pub fn validate_run_name(name: &str) -> Result<()> {
+    check_length("Run name", "run_name", name, MAX_TAG_VAL_LENGTH)
+}
+
+/// MLflow's per-request limits on `log-batch`.
+pub fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Result<()> {
+    let too_many = |what: &str, n: usize, limit: usize| {
+        Error::invalid(format!(
+            "A batch logging request can contain at most {limit} {what}. Got {n} {what}. Please split up {what} across multiple requests and try again."
+        ))
+    };
+    if metrics.len() > MAX_METRICS_PER_BATCH {
+        return Err(too_many("metrics", metrics.len(), MAX_METRICS_PER_BATCH));
+    }
+    if params.len() > MAX_PARAMS_TAGS_PER_BATCH {
+        return Err(too_many("params", params.len(), MAX_PARAMS_TAGS_PER_BATCH));
+    }
+    if tags.len() > MAX_PARAMS_TAGS_PER_BATCH {
+        return Err(too_many("tags", tags.len(), MAX_PARAMS_TAGS_PER_BATCH));
+    }
+    let total = metrics.len() + params.len() + tags.len();
+    if total > MAX_ENTITIES_PER_BATCH {
+        return Err(too_many(
+            "metrics, params, and tags",
+            total,
+            MAX_ENTITIES_PER_BATCH,
+        ));
+    }
+    metrics.iter().try_for_each(validate_metric)?;
+    params.iter().try_for_each(validate_param)?;
+    tags.iter().try_for_each(validate_run_tag)?;
+    // One batch may not give one param key two different values.
+    let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for p in params {
+        if let Some(previous) = seen.insert(&p.key, &p.value)
+            && previous != p.value
+        {
+            return Err(Error::invalid(format!(
+                "Duplicate parameter keys have been submitted: ['{}']. Please ensure the request contains only one param value per param key.",
+                p.key
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        let long = "k".repeat(251);
+        let cases: &[(&str, bool)] = &[
+            ("loss", true),
+            ("train/loss", true),
+            ("a b:c-d.e_f", true),
+            ("", false),
+            ("a$b", false),
+            ("a/../b", false),
+            ("/abs", false),
+            ("a//b", false),
+            ("./a", false),
+            ("a/.", false),
+            ("..", false),
+            ("naïve", true),
+            (&long, false),
+        ];
+        for (key, ok) in cases {
+            assert_eq!(validate_key(KeyKind::Metric, key).is_ok(), *ok, "{key:?}");
+        }
+    }
+
+    #[test]
+    fn lengths() {
+        let p = |v: usize| Param {
+            key: "k".into(),
+            value: "v".repeat(v),
+        };
+        assert!(validate_param(&p(6000)).is_ok());
+        assert!(validate_param(&p(6001)).is_err());
+        let t = |v: usize| Tag {
+            key: "k".into(),
+            value: "v".repeat(v),
+        };
+        assert!(validate_run_tag(&t(8000)).is_ok());
+        assert!(validate_run_tag(&t(8001)).is_err());
+        assert!(validate_experiment_tag(&t(5001)).is_err());
+    }
+
+    #[test]
+    fn batches() {
+        let m = |i: usize| Metric {
+            key: format!("m{i}"),
+            point: crate::model::MetricPoint {
+                value: 1.0,
+                timestamp: 0,
+                step: 0,
+            },
+        };
+        let metrics: Vec<_> = (0..1001).map(m).collect();
+        assert!(validate_batch(&metrics[..1000], &[], &[]).is_ok());
+        assert!(validate_batch(&metrics, &[], &[]).is_err());
+        let params: Vec<_> = (0..101)
+            .map(|i| Param {
+                key: format!("p{i}"),
+                value: "v".into(),
+            })
+            .collect();
+        assert!(validate_batch(&[], &params[..100], &[]).is_ok());
+        assert!(validate_batch(&[], &params, &[]).is_err());
+        assert!(
+            validate_batch(&metrics[..901], &params[..100], &[]).is_err(),
+            "total over 1000"
+        );
+        let dup = [
+            Param {
+                key: "a".into(),
+                value: "1".into(),
+            },
+            Param {
+                key: "a".into(),
+                value: "2".into(),
+            },
+        ];
+        assert!(validate_batch(&[], &dup, &[]).is_err());
+        let same = [
+            Param {
+                key: "a".into(),
+                value: "1".into(),
+            },
+            Param {
+                key: "a".into(),
+                value: "1".into(),
+            },
+        ];
+        assert!(validate_batch(&[], &same, &[]).is_ok());
+    }
+}

@@ -55,7 +55,9 @@ pub fn parse_order_by(input: &str, target: Target) -> Result<OrderBy, SearchErro
             "ASC" => true,
             "DESC" => false,
             _ => {
-                return Err(p.error_at(pos, format!("Invalid ordering '{w}'; expected ASC or DESC")));
+                return Err(
+                    p.error_at(pos, format!("Invalid ordering '{w}'; expected ASC or DESC"))
+                );
             }
         },
         Some(t) => {
