@@ -10,7 +10,7 @@ pub const MAX_PARAM_VAL_LENGTH: usize = 6000;
 pub const MAX_TAG_VAL_LENGTH: usize = 8000;
 pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
 pub const MAX_EXPERIMENT_TAG_KEY_LENGTH: usize = 250;
-pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 5000;
+pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 20_000;
 pub const MAX_METRICS_PER_BATCH: usize = 1000;
 pub const MAX_PARAMS_TAGS_PER_BATCH: usize = 100;
 pub const MAX_ENTITIES_PER_BATCH: usize = 1000;
@@ -209,17 +209,13 @@ pub fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Res
     metrics.iter().try_for_each(validate_metric)?;
     params.iter().try_for_each(validate_param)?;
     tags.iter().try_for_each(validate_run_tag)?;
-    // One batch may not give one param key two different values.
-    let mut seen: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
-    for p in params {
-        if let Some(previous) = seen.insert(&p.key, &p.value)
-            && previous != p.value
-        {
-            return Err(Error::invalid(format!(
-                "Duplicate parameter keys have been submitted: ['{}']. Please ensure the request contains only one param value per param key.",
-                p.key
-            )));
-        }
+    // As in MLflow, one batch may name a param key only once, even with equal values.
+    let mut seen = std::collections::HashSet::new();
+    let duplicates: Vec<&str> = params.iter().filter(|p| !seen.insert(p.key.as_str())).map(|p| p.key.as_str()).collect();
+    if !duplicates.is_empty() {
+        return Err(Error::invalid(format!(
+            "Duplicate parameter keys have been submitted: {duplicates:?}. Please ensure the request contains only one param value per param key."
+        )));
     }
     Ok(())
 }
@@ -265,7 +261,8 @@ mod tests {
         };
         assert!(validate_run_tag(&t(8000)).is_ok());
         assert!(validate_run_tag(&t(8001)).is_err());
-        assert!(validate_experiment_tag(&t(5001)).is_err());
+        assert!(validate_experiment_tag(&t(20_000)).is_ok());
+        assert!(validate_experiment_tag(&t(20_001)).is_err());
     }
 
     #[test]
@@ -314,6 +311,6 @@ mod tests {
                 value: "1".into(),
             },
         ];
-        assert!(validate_batch(&[], &same, &[]).is_ok());
+        assert!(validate_batch(&[], &same, &[]).is_err(), "MLflow refuses repeated keys even with equal values");
     }
 }

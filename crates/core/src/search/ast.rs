@@ -41,6 +41,7 @@ pub enum Attribute {
     LifecycleStage,
     // Experiments.
     Name,
+    ExperimentId,
     CreationTime,
     LastUpdateTime,
 }

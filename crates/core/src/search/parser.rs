@@ -123,6 +123,15 @@ impl Parser {
         self.peek().map_or(self.end, |t| t.pos)
     }
 
+    fn skip_ands(&mut self) -> bool {
+        let mut any = false;
+        while self.peek().is_some_and(|t| is_keyword(&t.tok, "AND")) {
+            self.at += 1;
+            any = true;
+        }
+        any
+    }
+
     fn or_expr(&mut self, depth: usize) -> Result<Filter, SearchError> {
         let mut parts = vec![self.and_expr(depth)?];
         while self.peek().is_some_and(|t| is_keyword(&t.tok, "OR")) {
@@ -136,11 +145,19 @@ impl Parser {
         })
     }
 
+    /// MLflow (through sqlparse) also accepts a missing, doubled, leading or
+    /// trailing `AND` between comparisons; so do we, with the same meaning.
     fn and_expr(&mut self, depth: usize) -> Result<Filter, SearchError> {
+        self.skip_ands();
         let mut parts = vec![self.atom(depth)?];
-        while self.peek().is_some_and(|t| is_keyword(&t.tok, "AND")) {
-            self.at += 1;
-            parts.push(self.atom(depth)?);
+        loop {
+            let had_and = self.skip_ands();
+            match self.peek() {
+                Some(t) if is_keyword(&t.tok, "OR") || t.tok == Tok::RParen => break,
+                Some(Token { tok: Tok::Word(_) | Tok::LParen, .. }) => parts.push(self.atom(depth)?),
+                None if had_and => break,
+                _ => break,
+            }
         }
         Ok(if parts.len() == 1 {
             parts.pop().expect("one part")
@@ -413,6 +430,7 @@ fn attribute(name: &str, target: Target) -> Result<Attribute, String> {
         },
         Target::Experiments => match name {
             "name" => Some(Attribute::Name),
+            "experiment_id" => Some(Attribute::ExperimentId),
             "creation_time" => Some(Attribute::CreationTime),
             "last_update_time" => Some(Attribute::LastUpdateTime),
             _ => None,
@@ -421,7 +439,7 @@ fn attribute(name: &str, target: Target) -> Result<Attribute, String> {
     found.ok_or_else(|| {
         let valid = match target {
             Target::Runs => "['run_id', 'run_name', 'status', 'start_time', 'end_time', 'user_id', 'artifact_uri', 'lifecycle_stage']",
-            Target::Experiments => "['name', 'creation_time', 'last_update_time']",
+            Target::Experiments => "['name', 'experiment_id', 'creation_time', 'last_update_time']",
         };
         format!("Invalid attribute key '{name}' specified. Valid keys are {valid}")
     })

@@ -131,20 +131,17 @@ fn run_filters() {
             "attributes.color = 'x'",
             "error@0: Invalid attribute key 'color' specified. Valid keys are ['run_id', 'run_name', 'status', 'start_time', 'end_time', 'user_id', 'artifact_uri', 'lifecycle_stage']",
         ),
-        (
-            "metrics.a > 1 metrics.b > 2",
-            "error@14: Unexpected 'metrics.b' after a complete filter; join clauses with AND or OR",
-        ),
+        // MLflow reads juxtaposed, doubled, leading and trailing ANDs as AND.
+        ("metrics.a > 1 metrics.b > 2", "(and [metric:a > 1] [metric:b > 2])"),
+        ("AND metrics.a > 1 AND AND metrics.b > 2 AND", "(and [metric:a > 1] [metric:b > 2])"),
+        ("metrics.a > 1 'x'", "error@14: Unexpected string 'x' after a complete filter; join clauses with AND or OR"),
         (
             "metrics.a >",
             "error@11: Expected a value but the filter ended",
         ),
         ("(metrics.a > 1", "error@14: Missing ')'"),
         ("params.a = 'open", "error@11: Unterminated '-quoted text"),
-        (
-            "metrics.a > 1 AND",
-            "error@17: Expected a key such as metrics.accuracy but the filter ended",
-        ),
+        ("metrics.a > 1 OR", "error@16: Expected a key such as metrics.accuracy but the filter ended"),
         ("metrics.a ~ 1", "error@10: Unexpected character '~'"),
         (
             "params.a IN 'x'",

@@ -1,0 +1,328 @@
+//! Queries over the projection tables.
+
+use std::collections::HashMap;
+
+use almanac_core::model::{
+    Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricPoint, Param, Run, RunInfo, RunStatus, Tag, ViewType,
+};
+use almanac_core::search::{Filter, OrderBy};
+use almanac_core::Error;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use crate::search_sql::{self, Sql};
+use crate::{Result, Store};
+
+/// A run search, already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct RunQuery {
+    pub experiment_ids: Vec<String>,
+    pub filter: Option<Filter>,
+    pub order_by: Vec<OrderBy>,
+    pub view: ViewType,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ExperimentQuery {
+    pub filter: Option<Filter>,
+    pub order_by: Vec<OrderBy>,
+    pub view: ViewType,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One page of a metric's history, ordered by step, then timestamp.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryPage {
+    pub points: Vec<MetricPoint>,
+    /// Whether more points follow this page.
+    pub more: bool,
+}
+
+fn view_stages(view: ViewType) -> &'static str {
+    match view {
+        ViewType::ActiveOnly => "('active')",
+        ViewType::DeletedOnly => "('deleted')",
+        ViewType::All => "('active', 'deleted')",
+    }
+}
+
+fn stage(s: &str) -> LifecycleStage {
+    LifecycleStage::parse(s).unwrap_or(LifecycleStage::Active)
+}
+
+const EXPERIMENT_COLUMNS: &str =
+    "experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time";
+
+fn experiment_from_row(r: &Row) -> rusqlite::Result<Experiment> {
+    Ok(Experiment {
+        experiment_id: r.get(0)?,
+        name: r.get(1)?,
+        artifact_location: r.get(2)?,
+        lifecycle_stage: stage(&r.get::<_, String>(3)?),
+        creation_time: r.get(4)?,
+        last_update_time: r.get(5)?,
+        tags: Vec::new(),
+    })
+}
+
+fn experiment_tags(conn: &Connection, experiment_id: &str) -> Result<Vec<Tag>> {
+    let mut stmt = conn.prepare_cached("SELECT key, value FROM experiment_tags WHERE experiment_id = ?1 ORDER BY key")?;
+    let tags = stmt
+        .query_map([experiment_id], |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(tags)
+}
+
+impl Store {
+    pub fn experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        self.with_reader(|c| {
+            let found = c
+                .prepare_cached(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?1"))?
+                .query_row([experiment_id], experiment_from_row)
+                .optional()?;
+            let mut e = found.ok_or_else(|| Error::not_found(format!("No Experiment with id={experiment_id} exists")))?;
+            e.tags = experiment_tags(c, experiment_id)?;
+            Ok(e)
+        })
+    }
+
+    pub fn experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
+        self.with_reader(|c| {
+            let found = c
+                .prepare_cached(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE name = ?1"))?
+                .query_row([name], experiment_from_row)
+                .optional()?;
+            match found {
+                Some(mut e) => {
+                    e.tags = experiment_tags(c, &e.experiment_id)?;
+                    Ok(Some(e))
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    /// Experiments matching `q`, plus whether more follow this page.
+    pub fn search_experiments(&self, q: &ExperimentQuery) -> Result<(Vec<Experiment>, bool)> {
+        self.with_reader(|c| {
+            let mut sql = Sql::default();
+            let mut text = format!(
+                "SELECT {EXPERIMENT_COLUMNS} FROM experiments e WHERE e.lifecycle_stage IN {}",
+                view_stages(q.view)
+            );
+            if let Some(f) = &q.filter {
+                text.push_str(" AND ");
+                text.push_str(&search_sql::experiment_filter(f, &mut sql));
+            }
+            text.push_str(" ORDER BY ");
+            text.push_str(&search_sql::experiment_order(&q.order_by, &mut sql));
+            text.push_str(&format!(" LIMIT {} OFFSET {}", q.limit + 1, q.offset));
+            let mut stmt = c.prepare(&text)?;
+            let mut found: Vec<Experiment> = stmt
+                .query_map(rusqlite::params_from_iter(sql.params.iter()), experiment_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            let more = found.len() as i64 > q.limit;
+            found.truncate(q.limit as usize);
+            for e in &mut found {
+                e.tags = experiment_tags(c, &e.experiment_id)?;
+            }
+            Ok((found, more))
+        })
+    }
+
+    pub fn run(&self, run_id: &str) -> Result<Run> {
+        self.with_reader(|c| {
+            let pk: Option<i64> =
+                c.prepare_cached("SELECT pk FROM runs WHERE run_id = ?1")?.query_row([run_id], |r| r.get(0)).optional()?;
+            let pk = pk.ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
+            Ok(hydrate(c, &[pk])?.remove(0))
+        })
+    }
+
+    /// Runs matching `q`, plus whether more follow this page.
+    pub fn search_runs(&self, q: &RunQuery) -> Result<(Vec<Run>, bool)> {
+        self.with_reader(|c| {
+            let pks = search_run_pks(c, q)?;
+            let more = pks.len() as i64 > q.limit;
+            let page = &pks[..pks.len().min(q.limit as usize)];
+            Ok((hydrate(c, page)?, more))
+        })
+    }
+
+    /// A page of one metric's history: points `offset..offset+limit`.
+    pub fn metric_history(&self, run_id: &str, key: &str, offset: i64, limit: i64) -> Result<HistoryPage> {
+        self.with_reader(|c| {
+            let pk = run_pk(c, run_id)?;
+            let mut stmt = c.prepare_cached(
+                "SELECT value, timestamp, step FROM metrics WHERE run_pk = ?1 AND key = ?2
+                 ORDER BY step, timestamp, value LIMIT ?3 OFFSET ?4",
+            )?;
+            let mut points: Vec<MetricPoint> = stmt
+                .query_map(params![pk, key, limit.saturating_add(1), offset], point_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            let more = points.len() as i64 > limit;
+            points.truncate(limit as usize);
+            Ok(HistoryPage { points, more })
+        })
+    }
+
+    /// All points of a metric with `start_step <= step <= end_step`, for charts.
+    pub fn metric_range(&self, run_id: &str, key: &str, start_step: i64, end_step: i64) -> Result<Vec<MetricPoint>> {
+        self.with_reader(|c| {
+            let pk = run_pk(c, run_id)?;
+            let mut stmt = c.prepare_cached(
+                "SELECT value, timestamp, step FROM metrics WHERE run_pk = ?1 AND key = ?2 AND step BETWEEN ?3 AND ?4
+                 ORDER BY step, timestamp, value",
+            )?;
+            let points = stmt
+                .query_map(params![pk, key, start_step, end_step], point_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(points)
+        })
+    }
+}
+
+fn run_pk(c: &Connection, run_id: &str) -> Result<i64> {
+    let pk: Option<i64> =
+        c.prepare_cached("SELECT pk FROM runs WHERE run_id = ?1")?.query_row([run_id], |r| r.get(0)).optional()?;
+    Ok(pk.ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?)
+}
+
+fn point_from_row(r: &Row) -> rusqlite::Result<MetricPoint> {
+    let value: Option<f64> = r.get(0)?;
+    Ok(MetricPoint { value: value.unwrap_or(f64::NAN), timestamp: r.get(1)?, step: r.get(2)? })
+}
+
+fn search_run_pks(c: &Connection, q: &RunQuery) -> Result<Vec<i64>> {
+    if q.experiment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::default();
+    let experiments = sql.bind_json_list(&q.experiment_ids);
+    let mut text = format!(
+        "SELECT r.pk FROM runs r WHERE r.experiment_id IN (SELECT value FROM json_each({experiments})) AND r.lifecycle_stage IN {}",
+        view_stages(q.view)
+    );
+    if let Some(f) = &q.filter {
+        text.push_str(" AND ");
+        text.push_str(&search_sql::run_filter(f, &mut sql));
+    }
+    text.push_str(" ORDER BY ");
+    text.push_str(&search_sql::run_order(&q.order_by, &mut sql));
+    text.push_str(&format!(" LIMIT {} OFFSET {}", q.limit.saturating_add(1), q.offset));
+    let mut stmt = c.prepare(&text)?;
+    let pks = stmt
+        .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(pks)
+}
+
+/// Loads whole runs for `pks`, in that order, with four set queries rather
+/// than four per run.
+fn hydrate(c: &Connection, pks: &[i64]) -> Result<Vec<Run>> {
+    if pks.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::to_string(pks)?;
+    let mut runs: HashMap<i64, Run> = HashMap::with_capacity(pks.len());
+    let mut stmt = c.prepare_cached(
+        "SELECT pk, run_id, run_name, experiment_id, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage
+         FROM runs WHERE pk IN (SELECT value FROM json_each(?1))",
+    )?;
+    let rows = stmt.query_map([&list], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            RunInfo {
+                run_id: r.get(1)?,
+                run_name: r.get(2)?,
+                experiment_id: r.get(3)?,
+                user_id: r.get(4)?,
+                status: RunStatus::parse(&r.get::<_, String>(5)?).unwrap_or(RunStatus::Running),
+                start_time: r.get(6)?,
+                end_time: r.get(7)?,
+                artifact_uri: r.get(8)?,
+                lifecycle_stage: stage(&r.get::<_, String>(9)?),
+            },
+        ))
+    })?;
+    for row in rows {
+        let (pk, info) = row?;
+        runs.insert(pk, Run { info, metrics: Vec::new(), params: Vec::new(), tags: Vec::new(), inputs: Vec::new() });
+    }
+
+    let mut stmt = c.prepare_cached(
+        "SELECT run_pk, key, value, is_nan, timestamp, step FROM latest_metrics
+         WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY key",
+    )?;
+    let rows = stmt.query_map([&list], |r| {
+        let value: Option<f64> = r.get(2)?;
+        let is_nan: bool = r.get(3)?;
+        Ok((
+            r.get::<_, i64>(0)?,
+            Metric {
+                key: r.get(1)?,
+                point: MetricPoint {
+                    value: if is_nan { f64::NAN } else { value.unwrap_or(f64::NAN) },
+                    timestamp: r.get(4)?,
+                    step: r.get(5)?,
+                },
+            },
+        ))
+    })?;
+    for row in rows {
+        let (pk, m) = row?;
+        if let Some(run) = runs.get_mut(&pk) {
+            run.metrics.push(m);
+        }
+    }
+
+    let mut stmt =
+        c.prepare_cached("SELECT run_pk, key, value FROM params WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY key")?;
+    let rows = stmt.query_map([&list], |r| Ok((r.get::<_, i64>(0)?, Param { key: r.get(1)?, value: r.get(2)? })))?;
+    for row in rows {
+        let (pk, p) = row?;
+        if let Some(run) = runs.get_mut(&pk) {
+            run.params.push(p);
+        }
+    }
+
+    let mut stmt = c
+        .prepare_cached("SELECT run_pk, key, value FROM run_tags WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY key")?;
+    let rows = stmt.query_map([&list], |r| Ok((r.get::<_, i64>(0)?, Tag { key: r.get(1)?, value: r.get(2)? })))?;
+    for row in rows {
+        let (pk, t) = row?;
+        if let Some(run) = runs.get_mut(&pk) {
+            run.tags.push(t);
+        }
+    }
+
+    let mut stmt = c.prepare_cached(
+        "SELECT i.run_pk, i.tags, d.name, d.digest, d.source_type, d.source, d.schema, d.profile
+         FROM run_inputs i JOIN datasets d ON d.pk = i.dataset_pk
+         WHERE i.run_pk IN (SELECT value FROM json_each(?1)) ORDER BY d.pk",
+    )?;
+    let rows = stmt.query_map([&list], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            Dataset {
+                name: r.get(2)?,
+                digest: r.get(3)?,
+                source_type: r.get(4)?,
+                source: r.get(5)?,
+                schema: r.get(6)?,
+                profile: r.get(7)?,
+            },
+        ))
+    })?;
+    for row in rows {
+        let (pk, tags, dataset) = row?;
+        if let Some(run) = runs.get_mut(&pk) {
+            run.inputs.push(DatasetInput { dataset, tags: serde_json::from_str(&tags)? });
+        }
+    }
+
+    Ok(pks.iter().filter_map(|pk| runs.remove(pk)).collect())
+}

@@ -1,0 +1,146 @@
+//! Versioned migrations. `PRAGMA user_version` holds the applied version;
+//! each step runs in its own transaction.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::{Result, StoreError};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: tracking core.
+    r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+    -- The operation journal: the source of truth that sync exchanges.
+    CREATE TABLE journal (
+        seq       INTEGER PRIMARY KEY,
+        op_id     TEXT NOT NULL UNIQUE,
+        entity_id TEXT NOT NULL,
+        lamport   INTEGER NOT NULL,
+        writer    TEXT NOT NULL,
+        time_ms   INTEGER NOT NULL,
+        kind      TEXT NOT NULL,
+        payload   TEXT NOT NULL
+    );
+    CREATE INDEX journal_entity ON journal(entity_id, lamport);
+
+    -- Query tables: a projection of the journal.
+    CREATE TABLE experiments (
+        experiment_id     TEXT PRIMARY KEY,
+        name              TEXT NOT NULL UNIQUE,
+        artifact_location TEXT NOT NULL,
+        lifecycle_stage   TEXT NOT NULL,
+        creation_time     INTEGER NOT NULL,
+        last_update_time  INTEGER NOT NULL
+    );
+    CREATE TABLE experiment_tags (
+        experiment_id TEXT NOT NULL REFERENCES experiments(experiment_id),
+        key           TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, key)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE runs (
+        pk              INTEGER PRIMARY KEY,
+        run_id          TEXT NOT NULL UNIQUE,
+        experiment_id   TEXT NOT NULL REFERENCES experiments(experiment_id),
+        run_name        TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        start_time      INTEGER NOT NULL,
+        end_time        INTEGER,
+        artifact_uri    TEXT NOT NULL,
+        lifecycle_stage TEXT NOT NULL
+    );
+    CREATE INDEX runs_by_experiment ON runs(experiment_id, start_time);
+
+    CREATE TABLE params (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        key    TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        PRIMARY KEY (run_pk, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX params_by_key ON params(key, value);
+
+    CREATE TABLE run_tags (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        key    TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        PRIMARY KEY (run_pk, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX run_tags_by_key ON run_tags(key, value);
+
+    -- Every metric point. NaN is stored as NULL (SQLite has no NaN).
+    CREATE TABLE metrics (
+        run_pk    INTEGER NOT NULL,
+        key       TEXT NOT NULL,
+        step      INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        value     REAL
+    );
+    -- Identical points are stored once, as in MLflow.
+    CREATE UNIQUE INDEX metrics_by_run_key_step ON metrics(run_pk, key, step, timestamp, value);
+
+    -- Each run's latest value per key (MLflow's latest-metric rule).
+    CREATE TABLE latest_metrics (
+        run_pk    INTEGER NOT NULL,
+        key       TEXT NOT NULL,
+        value     REAL,
+        is_nan    INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        step      INTEGER NOT NULL,
+        PRIMARY KEY (run_pk, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX latest_metrics_by_key ON latest_metrics(key, value);
+
+    CREATE TABLE datasets (
+        pk            INTEGER PRIMARY KEY,
+        experiment_id TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        digest        TEXT NOT NULL,
+        source_type   TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        schema        TEXT,
+        profile       TEXT,
+        UNIQUE (experiment_id, name, digest)
+    );
+    CREATE TABLE run_inputs (
+        run_pk     INTEGER NOT NULL REFERENCES runs(pk),
+        dataset_pk INTEGER NOT NULL REFERENCES datasets(pk),
+        tags       TEXT NOT NULL,
+        context    TEXT,
+        PRIMARY KEY (run_pk, dataset_pk)
+    ) WITHOUT ROWID;
+    "#,
+];
+
+pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+pub(crate) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let current: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { path: path.to_path_buf(), found: current, supported: SCHEMA_VERSION });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if now > index as i64 {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "migrated store schema");
+    }
+    Ok(())
+}
+
+/// Reads this store's writer id, recording `fresh` if the store has none.
+pub(crate) fn writer_id(conn: &Connection, fresh: &str) -> Result<String> {
+    conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('writer_id', ?1)", [fresh])?;
+    let id: Option<String> =
+        conn.query_row("SELECT value FROM meta WHERE key = 'writer_id'", [], |r| r.get(0)).optional()?;
+    Ok(id.unwrap_or_else(|| fresh.to_string()))
+}

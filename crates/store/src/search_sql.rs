@@ -1,0 +1,212 @@
+//! Compiles the search AST to SQL. Every value is bound as a numbered
+//! parameter (`?N`), never spliced into the text.
+
+use almanac_core::search::{Attribute, CompareOp, Comparison, DatasetField, Filter, Key, Literal, OrderBy};
+use rusqlite::types::Value;
+
+#[derive(Default)]
+pub(crate) struct Sql {
+    pub params: Vec<Value>,
+}
+
+impl Sql {
+    fn bind(&mut self, v: impl Into<Value>) -> String {
+        self.params.push(v.into());
+        format!("?{}", self.params.len())
+    }
+
+    /// Binds a list as one JSON array, read back with `json_each`: one
+    /// placeholder however long the list is.
+    pub fn bind_json_list(&mut self, items: &[String]) -> String {
+        let json = serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
+        self.bind(json)
+    }
+}
+
+/// MLflow's LIKE is case-sensitive; SQLite's is not, so LIKE becomes GLOB.
+fn like_to_glob(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    for c in pattern.chars() {
+        match c {
+            '%' => out.push('*'),
+            '_' => out.push('?'),
+            '*' => out.push_str("[*]"),
+            '?' => out.push_str("[?]"),
+            '[' => out.push_str("[[]"),
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `column OP value` for a string or numeric column.
+fn compare(column: &str, op: CompareOp, value: &Literal, sql: &mut Sql) -> String {
+    let v = |sql: &mut Sql| match value {
+        Literal::String(s) => sql.bind(s.clone()),
+        Literal::Number(n) => sql.bind(*n),
+        Literal::List(items) => sql.bind_json_list(items),
+        Literal::None => "NULL".into(),
+    };
+    match op {
+        CompareOp::Eq => format!("{column} = {}", v(sql)),
+        CompareOp::Ne => format!("{column} != {}", v(sql)),
+        CompareOp::Lt => format!("{column} < {}", v(sql)),
+        CompareOp::Le => format!("{column} <= {}", v(sql)),
+        CompareOp::Gt => format!("{column} > {}", v(sql)),
+        CompareOp::Ge => format!("{column} >= {}", v(sql)),
+        CompareOp::Like => match value {
+            Literal::String(s) => format!("{column} GLOB {}", sql.bind(like_to_glob(s))),
+            _ => "0".into(),
+        },
+        CompareOp::ILike => format!("lower({column}) LIKE lower({})", v(sql)),
+        CompareOp::In => format!("{column} IN (SELECT value FROM json_each({}))", v(sql)),
+        CompareOp::NotIn => format!("{column} NOT IN (SELECT value FROM json_each({}))", v(sql)),
+        CompareOp::IsNull => format!("{column} IS NULL"),
+        CompareOp::IsNotNull => format!("{column} IS NOT NULL"),
+    }
+}
+
+/// A key-value side table (params, tags, latest metrics): a run matches when
+/// it has the key and the value compares true; `IS NULL` means "has no such
+/// key". This is MLflow's join semantics: `!=` never matches a run that lacks
+/// the key.
+fn keyed(table: &str, owner: &str, outer: &str, name: &str, c: &Comparison, sql: &mut Sql) -> String {
+    let key = sql.bind(name.to_string());
+    match c.op {
+        CompareOp::IsNull => format!("{outer} NOT IN (SELECT {owner} FROM {table} WHERE key = {key})"),
+        CompareOp::IsNotNull => format!("{outer} IN (SELECT {owner} FROM {table} WHERE key = {key})"),
+        // NaN is stored as NULL with is_nan set; it is "not equal" to every number.
+        CompareOp::Ne if table == "latest_metrics" => {
+            let cond = compare("value", CompareOp::Ne, &c.value, sql);
+            format!("{outer} IN (SELECT {owner} FROM {table} WHERE key = {key} AND ({cond} OR is_nan = 1))")
+        }
+        op => {
+            let cond = compare("value", op, &c.value, sql);
+            format!("{outer} IN (SELECT {owner} FROM {table} WHERE key = {key} AND {cond})")
+        }
+    }
+}
+
+pub(crate) fn run_filter(f: &Filter, sql: &mut Sql) -> String {
+    match f {
+        Filter::And(parts) => join(parts, " AND ", sql, run_filter),
+        Filter::Or(parts) => join(parts, " OR ", sql, run_filter),
+        Filter::Compare(c) => match &c.key {
+            Key::Metric(name) => keyed("latest_metrics", "run_pk", "r.pk", name, c, sql),
+            Key::Param(name) => keyed("params", "run_pk", "r.pk", name, c, sql),
+            Key::Tag(name) => keyed("run_tags", "run_pk", "r.pk", name, c, sql),
+            Key::Attribute(a) => compare(run_column(*a), c.op, &c.value, sql),
+            Key::Dataset(field) => {
+                let column = match field {
+                    DatasetField::Name => "d.name",
+                    DatasetField::Digest => "d.digest",
+                    DatasetField::Context => "i.context",
+                };
+                let from = "SELECT i.run_pk FROM run_inputs i JOIN datasets d ON d.pk = i.dataset_pk";
+                match c.op {
+                    CompareOp::IsNull => format!("r.pk NOT IN ({from} WHERE {column} IS NOT NULL)"),
+                    op => format!("r.pk IN ({from} WHERE {})", compare(column, op, &c.value, sql)),
+                }
+            }
+        },
+    }
+}
+
+fn join(parts: &[Filter], sep: &str, sql: &mut Sql, each: fn(&Filter, &mut Sql) -> String) -> String {
+    let inner: Vec<String> = parts.iter().map(|p| each(p, sql)).collect();
+    format!("({})", inner.join(sep))
+}
+
+fn run_column(a: Attribute) -> &'static str {
+    match a {
+        Attribute::RunId => "r.run_id",
+        Attribute::RunName => "r.run_name",
+        Attribute::Status => "r.status",
+        Attribute::StartTime => "r.start_time",
+        Attribute::EndTime => "r.end_time",
+        Attribute::UserId => "r.user_id",
+        Attribute::ArtifactUri => "r.artifact_uri",
+        Attribute::LifecycleStage => "r.lifecycle_stage",
+        // Experiment attributes never reach a run query: the parser refuses them.
+        Attribute::Name | Attribute::ExperimentId | Attribute::CreationTime | Attribute::LastUpdateTime => "NULL",
+    }
+}
+
+/// ORDER BY for runs. Runs lacking an ordered key (or holding NaN) sort
+/// last in both directions, as in MLflow. Ties fall back to start_time
+/// DESC, then run_id, so paging is stable.
+pub(crate) fn run_order(order: &[OrderBy], sql: &mut Sql) -> String {
+    let mut terms = Vec::new();
+    let mut has_start_time = false;
+    for o in order {
+        let dir = if o.ascending { "ASC" } else { "DESC" };
+        let expr = match &o.key {
+            Key::Metric(name) => {
+                // Numbers first, then NaN, then runs without the metric.
+                let key = sql.bind(name.clone());
+                terms.push(format!(
+                    "coalesce((SELECT is_nan FROM latest_metrics m WHERE m.run_pk = r.pk AND m.key = {key}), 2)"
+                ));
+                format!("(SELECT value FROM latest_metrics m WHERE m.run_pk = r.pk AND m.key = {key})")
+            }
+            Key::Param(name) => {
+                format!("(SELECT value FROM params p WHERE p.run_pk = r.pk AND p.key = {})", sql.bind(name.clone()))
+            }
+            Key::Tag(name) => {
+                format!("(SELECT value FROM run_tags t WHERE t.run_pk = r.pk AND t.key = {})", sql.bind(name.clone()))
+            }
+            Key::Attribute(a) => {
+                has_start_time |= *a == Attribute::StartTime;
+                run_column(*a).to_string()
+            }
+            Key::Dataset(_) => continue,
+        };
+        // NULLS LAST in both directions.
+        terms.push(format!("{expr} IS NULL, {expr} {dir}"));
+    }
+    if !has_start_time {
+        terms.push("r.start_time DESC".into());
+    }
+    terms.push("r.run_id ASC".into());
+    terms.join(", ")
+}
+
+pub(crate) fn experiment_filter(f: &Filter, sql: &mut Sql) -> String {
+    match f {
+        Filter::And(parts) => join(parts, " AND ", sql, experiment_filter),
+        Filter::Or(parts) => join(parts, " OR ", sql, experiment_filter),
+        Filter::Compare(c) => match &c.key {
+            Key::Tag(name) => keyed("experiment_tags", "experiment_id", "e.experiment_id", name, c, sql),
+            Key::Attribute(a) => compare(experiment_column(*a), c.op, &c.value, sql),
+            _ => "0".into(),
+        },
+    }
+}
+
+fn experiment_column(a: Attribute) -> &'static str {
+    match a {
+        Attribute::Name => "e.name",
+        Attribute::ExperimentId => "e.experiment_id",
+        Attribute::CreationTime => "e.creation_time",
+        Attribute::LastUpdateTime => "e.last_update_time",
+        _ => "NULL",
+    }
+}
+
+pub(crate) fn experiment_order(order: &[OrderBy], _sql: &mut Sql) -> String {
+    let mut terms: Vec<String> = order
+        .iter()
+        .filter_map(|o| match &o.key {
+            Key::Attribute(a) => Some(format!("{} {}", experiment_column(*a), if o.ascending { "ASC" } else { "DESC" })),
+            _ => None,
+        })
+        .collect();
+    // MLflow's tie-breakers: experiment_id ASC by default, DESC after an explicit order.
+    if order.is_empty() {
+        terms.push("e.creation_time DESC".into());
+        terms.push("e.experiment_id ASC".into());
+    } else {
+        terms.push("e.experiment_id DESC".into());
+    }
+    terms.join(", ")
+}

@@ -1,0 +1,250 @@
+use almanac_core::model::{LifecycleStage, Metric, MetricPoint, Param, RunStatus, Tag, ViewType};
+use almanac_core::op::{Op, WriteContext};
+use almanac_core::search::{parse_filter, parse_order_by, Target};
+use almanac_core::ErrorCode;
+
+use crate::{RunQuery, Store};
+
+fn ctx(time_ms: i64) -> WriteContext {
+    WriteContext { writer: "w1".into(), time_ms }
+}
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), "w1").unwrap();
+    (dir, store)
+}
+
+fn create_experiment(s: &Store, id: &str, name: &str) {
+    s.write(
+        &ctx(1),
+        Op::CreateExperiment {
+            experiment_id: id.into(),
+            name: name.into(),
+            artifact_location: format!("file:///a/{id}"),
+            creation_time: 1,
+            tags: vec![],
+        },
+    )
+    .unwrap();
+}
+
+fn create_run(s: &Store, experiment_id: &str, run_id: &str, start_time: i64) {
+    s.write(
+        &ctx(start_time),
+        Op::CreateRun {
+            run_id: run_id.into(),
+            experiment_id: experiment_id.into(),
+            run_name: run_id.into(),
+            user_id: "alice".into(),
+            start_time,
+            status: RunStatus::Running,
+            artifact_uri: format!("file:///a/{run_id}"),
+            tags: vec![Tag { key: "mlflow.runName".into(), value: run_id.into() }],
+        },
+    )
+    .unwrap();
+}
+
+fn metric(key: &str, value: f64, step: i64, timestamp: i64) -> Metric {
+    Metric { key: key.into(), point: MetricPoint { value, timestamp, step } }
+}
+
+fn log(s: &Store, run_id: &str, metrics: Vec<Metric>, params: Vec<(&str, &str)>, tags: Vec<(&str, &str)>) {
+    s.write(
+        &ctx(5),
+        Op::LogBatch {
+            run_id: run_id.into(),
+            metrics,
+            params: params.into_iter().map(|(k, v)| Param { key: k.into(), value: v.into() }).collect(),
+            tags: tags.into_iter().map(|(k, v)| Tag { key: k.into(), value: v.into() }).collect(),
+        },
+    )
+    .unwrap();
+}
+
+/// Five runs with a mix of metrics (one NaN, one missing), params and tags.
+fn fixture() -> (tempfile::TempDir, Store) {
+    let (dir, s) = store();
+    create_experiment(&s, "1", "exp");
+    for (i, name) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+        create_run(&s, "1", name, 100 + i as i64);
+    }
+    log(&s, "a", vec![metric("acc", 0.5, 0, 1)], vec![("lr", "0.1")], vec![("team", "Vision")]);
+    log(&s, "b", vec![metric("acc", 0.9, 0, 1)], vec![("lr", "0.01")], vec![("team", "vision")]);
+    log(&s, "c", vec![metric("acc", f64::NAN, 0, 1)], vec![("lr", "0.1")], vec![]);
+    log(&s, "d", vec![metric("acc", f64::NEG_INFINITY, 0, 1)], vec![], vec![("team", "nlp")]);
+    // "e" has no acc at all, and a history whose latest point is not the largest.
+    log(&s, "e", vec![metric("loss", 3.0, 1, 1), metric("loss", 1.0, 2, 1), metric("loss", 9.0, 0, 5)], vec![], vec![]);
+    (dir, s)
+}
+
+fn search(s: &Store, filter: &str, order: &[&str]) -> Vec<String> {
+    let q = RunQuery {
+        experiment_ids: vec!["1".into()],
+        filter: parse_filter(filter, Target::Runs).unwrap(),
+        order_by: order.iter().map(|o| parse_order_by(o, Target::Runs).unwrap()).collect(),
+        view: ViewType::ActiveOnly,
+        limit: 100,
+        offset: 0,
+    };
+    s.search_runs(&q).unwrap().0.into_iter().map(|r| r.info.run_id).collect()
+}
+
+#[test]
+fn filters_select_the_runs_mlflow_would() {
+    let (_d, s) = fixture();
+    let cases: &[(&str, &[&str])] = &[
+        ("", &["e", "d", "c", "b", "a"]),
+        ("metrics.acc > 0.6", &["b"]),
+        ("metrics.acc >= 0.5", &["b", "a"]),
+        ("metrics.acc < 0", &["d"]),
+        // NaN satisfies only !=, and a run without the metric never matches.
+        ("metrics.acc != 0.5", &["d", "c", "b"]),
+        ("metrics.acc = 0.5", &["a"]),
+        ("metrics.acc IS NULL", &["e"]),
+        ("params.lr = '0.1'", &["c", "a"]),
+        ("params.lr != '0.1'", &["b"]),
+        ("params.lr LIKE '0.0%'", &["b"]),
+        ("params.lr IS NULL", &["e", "d"]),
+        ("tags.team = 'vision'", &["b"]),
+        ("tags.team LIKE 'V%'", &["a"]),
+        ("tags.team ILIKE 'v%'", &["b", "a"]),
+        ("tags.team IN ('nlp', 'Vision')", &["d", "a"]),
+        ("attributes.run_id IN ('a', 'c')", &["c", "a"]),
+        ("attributes.run_id NOT IN ('a', 'c')", &["e", "d", "b"]),
+        ("run_name LIKE '_'", &["e", "d", "c", "b", "a"]),
+        ("attributes.start_time > 102", &["e", "d"]),
+        ("attributes.end_time IS NULL", &["e", "d", "c", "b", "a"]),
+        ("status = 'RUNNING'", &["e", "d", "c", "b", "a"]),
+        ("metrics.loss = 1", &["e"]),
+        ("metrics.acc > 0.6 OR tags.team = 'nlp'", &["d", "b"]),
+        ("(params.lr = '0.1' OR params.lr = '0.01') AND metrics.acc > 0.6", &["b"]),
+        ("tags.mlflow.runName = 'c'", &["c"]),
+    ];
+    let mut failures = Vec::new();
+    for (filter, expected) in cases {
+        let got = search(&s, filter, &[]);
+        if got != *expected {
+            failures.push(format!("{filter}: expected {expected:?}, got {got:?}"));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn order_by_puts_nan_then_missing_last() {
+    let (_d, s) = fixture();
+    assert_eq!(search(&s, "", &["metrics.acc ASC"]), ["d", "a", "b", "c", "e"]);
+    assert_eq!(search(&s, "", &["metrics.acc DESC"]), ["b", "a", "d", "c", "e"]);
+    assert_eq!(search(&s, "", &["params.lr DESC"]), ["c", "a", "b", "e", "d"]); // ties: start_time DESC
+    assert_eq!(search(&s, "", &["attributes.start_time"]), ["a", "b", "c", "d", "e"]);
+    assert_eq!(search(&s, "", &["tags.team", "attributes.run_id DESC"]), ["a", "d", "b", "e", "c"]);
+}
+
+#[test]
+fn latest_metric_follows_mlflow_rule() {
+    let (_d, s) = fixture();
+    let run = s.run("e").unwrap();
+    let loss = run.metrics.iter().find(|m| m.key == "loss").unwrap();
+    assert_eq!((loss.point.step, loss.point.value), (2, 1.0));
+    let history = s.metric_history("e", "loss", 0, 10).unwrap();
+    assert_eq!(history.points.iter().map(|p| p.step).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(!history.more);
+    let page = s.metric_history("e", "loss", 1, 1).unwrap();
+    assert_eq!((page.points[0].step, page.more), (1, true));
+}
+
+#[test]
+fn params_are_immutable_and_a_failed_batch_writes_nothing() {
+    let (_d, s) = fixture();
+    let before = s.journal_after(0, 1000).unwrap().len();
+    let err = s
+        .write(
+            &ctx(9),
+            Op::LogBatch {
+                run_id: "a".into(),
+                metrics: vec![metric("new_metric", 1.0, 0, 0)],
+                params: vec![Param { key: "lr".into(), value: "0.2".into() }],
+                tags: vec![],
+            },
+        )
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidParameterValue);
+    assert!(err.to_string().contains("Changing param values is not allowed"), "{err}");
+    let run = s.run("a").unwrap();
+    assert!(run.metrics.iter().all(|m| m.key != "new_metric"), "half-written batch");
+    assert_eq!(s.journal_after(0, 1000).unwrap().len(), before);
+    // The same value again is fine.
+    log(&s, "a", vec![], vec![("lr", "0.1")], vec![]);
+}
+
+#[test]
+fn state_rules() {
+    let (_d, s) = fixture();
+    let cases: Vec<(Op, ErrorCode)> = vec![
+        (
+            Op::CreateExperiment {
+                experiment_id: "2".into(),
+                name: "exp".into(),
+                artifact_location: String::new(),
+                creation_time: 0,
+                tags: vec![],
+            },
+            ErrorCode::ResourceAlreadyExists,
+        ),
+        (Op::UpdateRun { run_id: "nope".into(), status: None, end_time: None, run_name: None }, ErrorCode::ResourceDoesNotExist),
+        (Op::DeleteRunTag { run_id: "a".into(), key: "absent".into() }, ErrorCode::ResourceDoesNotExist),
+        (Op::SetExperimentLifecycle { experiment_id: "9".into(), stage: LifecycleStage::Deleted }, ErrorCode::ResourceDoesNotExist),
+    ];
+    for (op, code) in cases {
+        let kind = op.kind();
+        assert_eq!(s.write(&ctx(0), op).unwrap_err().code(), code, "{kind}");
+    }
+    // A deleted run refuses writes until restored.
+    s.write(&ctx(0), Op::SetRunLifecycle { run_id: "a".into(), stage: LifecycleStage::Deleted }).unwrap();
+    let err = s.write(&ctx(0), Op::DeleteRunTag { run_id: "a".into(), key: "team".into() }).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidParameterValue);
+    assert_eq!(search(&s, "", &[]), ["e", "d", "c", "b"]);
+    // Deleting the experiment takes its runs with it; restoring brings them back.
+    s.write(&ctx(0), Op::SetExperimentLifecycle { experiment_id: "1".into(), stage: LifecycleStage::Deleted }).unwrap();
+    assert!(search(&s, "", &[]).is_empty());
+    s.write(&ctx(0), Op::SetExperimentLifecycle { experiment_id: "1".into(), stage: LifecycleStage::Active }).unwrap();
+    assert_eq!(search(&s, "", &[]).len(), 5);
+}
+
+#[test]
+fn journal_replayed_on_a_fresh_store_gives_the_same_state() {
+    let (_d, s) = fixture();
+    let entries = s.journal_after(0, 10_000).unwrap();
+    assert!(entries.windows(2).all(|w| w[0].lamport < w[1].lamport), "lamport must grow");
+    let (_d2, replica) = store();
+    for e in &entries {
+        replica.write(&WriteContext { writer: e.writer.clone(), time_ms: e.time_ms }, e.op.clone()).unwrap();
+    }
+    let all = |st: &Store| {
+        let q = RunQuery { experiment_ids: vec!["1".into()], limit: 100, ..Default::default() };
+        format!("{:?}", st.search_runs(&q).unwrap().0)
+    };
+    assert_eq!(all(&s), all(&replica));
+    let replayed = replica.journal_after(0, 10_000).unwrap();
+    assert_eq!(
+        entries.iter().map(|e| &e.op_id).collect::<Vec<_>>(),
+        replayed.iter().map(|e| &e.op_id).collect::<Vec<_>>(),
+        "op ids are content-derived, so a replay mints the same ones"
+    );
+}
+
+#[test]
+fn reopening_keeps_writer_and_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = Store::open(dir.path(), "first").unwrap();
+        create_experiment(&s, "1", "x");
+    }
+    let s = Store::open(dir.path(), "second").unwrap();
+    assert_eq!(s.writer_id(), "first");
+    create_experiment(&s, "2", "y");
+    let lamports: Vec<i64> = s.journal_after(0, 10).unwrap().iter().map(|e| e.lamport).collect();
+    assert_eq!(lamports, [1, 2]);
+}

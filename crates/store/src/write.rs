@@ -1,0 +1,356 @@
+//! The one write path: validate an op against current state, journal it,
+//! fold it into the query tables — one transaction, all or nothing.
+
+use std::collections::HashMap;
+
+use almanac_core::model::{tags, DatasetInput, LifecycleStage, Metric, MetricPoint, Param, Tag};
+use almanac_core::op::{Op, WriteContext};
+use almanac_core::Error;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use crate::journal::{self, JournalEntry};
+use crate::{Result, Store};
+
+impl Store {
+    /// Records and applies one operation. On any error nothing is written.
+    pub fn write(&self, ctx: &WriteContext, op: Op) -> Result<JournalEntry> {
+        let mut entries = self.write_all(ctx, vec![op])?;
+        Ok(entries.remove(0))
+    }
+
+    /// Records and applies several operations in one transaction.
+    pub fn write_all(&self, ctx: &WriteContext, ops: Vec<Op>) -> Result<Vec<JournalEntry>> {
+        let mut conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut entries = Vec::with_capacity(ops.len());
+        for op in &ops {
+            apply(&tx, op, ctx.time_ms)?;
+            entries.push(journal::append(&tx, ctx, op)?);
+        }
+        tx.commit()?;
+        Ok(entries)
+    }
+
+    /// Journal entries recorded after local sequence number `after`.
+    pub fn journal_after(&self, after: i64, limit: i64) -> Result<Vec<JournalEntry>> {
+        self.with_reader(|c| journal::read_after(c, after, limit))
+    }
+}
+
+struct RunRow {
+    pk: i64,
+    experiment_id: String,
+    stage: LifecycleStage,
+}
+
+fn experiment_stage(conn: &Connection, experiment_id: &str) -> Result<LifecycleStage> {
+    let stage: Option<String> = conn
+        .prepare_cached("SELECT lifecycle_stage FROM experiments WHERE experiment_id = ?1")?
+        .query_row([experiment_id], |r| r.get(0))
+        .optional()?;
+    match stage {
+        Some(s) => Ok(LifecycleStage::parse(&s).unwrap_or(LifecycleStage::Active)),
+        None => Err(Error::not_found(format!("No Experiment with id={experiment_id} exists")).into()),
+    }
+}
+
+fn active_experiment(conn: &Connection, experiment_id: &str) -> Result<()> {
+    match experiment_stage(conn, experiment_id)? {
+        LifecycleStage::Active => Ok(()),
+        LifecycleStage::Deleted => Err(Error::invalid(format!(
+            "The experiment {experiment_id} must be in the 'active' state. Current state is deleted."
+        ))
+        .into()),
+    }
+}
+
+fn run_row(conn: &Connection, run_id: &str) -> Result<RunRow> {
+    let row = conn
+        .prepare_cached("SELECT pk, experiment_id, lifecycle_stage FROM runs WHERE run_id = ?1")?
+        .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))
+        .optional()?;
+    match row {
+        Some((pk, experiment_id, stage)) => Ok(RunRow {
+            pk,
+            experiment_id,
+            stage: LifecycleStage::parse(&stage).unwrap_or(LifecycleStage::Active),
+        }),
+        None => Err(Error::not_found(format!("Run with id={run_id} not found")).into()),
+    }
+}
+
+fn active_run(conn: &Connection, run_id: &str) -> Result<RunRow> {
+    let run = run_row(conn, run_id)?;
+    if run.stage != LifecycleStage::Active {
+        return Err(Error::invalid(format!(
+            "The run {run_id} must be in the 'active' state. Current state is deleted."
+        ))
+        .into());
+    }
+    Ok(run)
+}
+
+fn touch_experiment(conn: &Connection, experiment_id: &str, time_ms: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE experiments SET last_update_time = ?2 WHERE experiment_id = ?1")?
+        .execute(params![experiment_id, time_ms])?;
+    Ok(())
+}
+
+fn name_taken(conn: &Connection, name: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM experiments WHERE name = ?1")?
+        .query_row([name], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Folds one op into the query tables, refusing ops the current state forbids.
+pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
+    match op {
+        Op::CreateExperiment { experiment_id, name, artifact_location, creation_time, tags } => {
+            if name_taken(conn, name)? {
+                return Err(Error::already_exists(format!("Experiment(name={name}) already exists.")).into());
+            }
+            let exists = conn
+                .prepare_cached("SELECT 1 FROM experiments WHERE experiment_id = ?1")?
+                .query_row([experiment_id], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if exists {
+                return Err(Error::already_exists(format!("Experiment with id={experiment_id} already exists.")).into());
+            }
+            conn.prepare_cached(
+                "INSERT INTO experiments(experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+                 VALUES (?1, ?2, ?3, 'active', ?4, ?4)",
+            )?
+            .execute(params![experiment_id, name, artifact_location, creation_time])?;
+            for tag in tags {
+                upsert_experiment_tag(conn, experiment_id, tag)?;
+            }
+        }
+        Op::RenameExperiment { experiment_id, name } => {
+            if experiment_stage(conn, experiment_id)? != LifecycleStage::Active {
+                return Err(Error::invalid("Cannot rename a non-active experiment.").into());
+            }
+            let current: String = conn
+                .prepare_cached("SELECT name FROM experiments WHERE experiment_id = ?1")?
+                .query_row([experiment_id], |r| r.get(0))?;
+            if &current != name && name_taken(conn, name)? {
+                return Err(Error::already_exists(format!("Experiment(name={name}) already exists.")).into());
+            }
+            conn.prepare_cached("UPDATE experiments SET name = ?2, last_update_time = ?3 WHERE experiment_id = ?1")?
+                .execute(params![experiment_id, name, time_ms])?;
+        }
+        Op::SetExperimentLifecycle { experiment_id, stage } => {
+            experiment_stage(conn, experiment_id)?;
+            conn.prepare_cached("UPDATE experiments SET lifecycle_stage = ?2, last_update_time = ?3 WHERE experiment_id = ?1")?
+                .execute(params![experiment_id, stage.as_str(), time_ms])?;
+            // As in MLflow, an experiment's runs follow it into and out of deletion.
+            conn.prepare_cached("UPDATE runs SET lifecycle_stage = ?2 WHERE experiment_id = ?1")?
+                .execute(params![experiment_id, stage.as_str()])?;
+        }
+        Op::SetExperimentTag { experiment_id, tag } => {
+            active_experiment(conn, experiment_id)?;
+            upsert_experiment_tag(conn, experiment_id, tag)?;
+            touch_experiment(conn, experiment_id, time_ms)?;
+        }
+        Op::DeleteExperimentTag { experiment_id, key } => {
+            active_experiment(conn, experiment_id)?;
+            let n = conn
+                .prepare_cached("DELETE FROM experiment_tags WHERE experiment_id = ?1 AND key = ?2")?
+                .execute(params![experiment_id, key])?;
+            if n == 0 {
+                return Err(Error::not_found(format!("No tag with name: {key} in experiment with id {experiment_id}")).into());
+            }
+            touch_experiment(conn, experiment_id, time_ms)?;
+        }
+        Op::CreateRun { run_id, experiment_id, run_name, user_id, start_time, status, artifact_uri, tags } => {
+            active_experiment(conn, experiment_id)?;
+            let exists = conn
+                .prepare_cached("SELECT 1 FROM runs WHERE run_id = ?1")?
+                .query_row([run_id], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if exists {
+                return Err(Error::already_exists(format!("Run with id={run_id} already exists.")).into());
+            }
+            conn.prepare_cached(
+                "INSERT INTO runs(run_id, experiment_id, run_name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, 'active')",
+            )?
+            .execute(params![run_id, experiment_id, run_name, user_id, status.as_str(), start_time, artifact_uri])?;
+            let pk = conn.last_insert_rowid();
+            for tag in tags {
+                upsert_run_tag(conn, pk, tag)?;
+            }
+        }
+        Op::UpdateRun { run_id, status, end_time, run_name } => {
+            let run = active_run(conn, run_id)?;
+            if let Some(status) = status {
+                conn.prepare_cached("UPDATE runs SET status = ?2 WHERE pk = ?1")?.execute(params![run.pk, status.as_str()])?;
+            }
+            if let Some(end_time) = end_time {
+                conn.prepare_cached("UPDATE runs SET end_time = ?2 WHERE pk = ?1")?.execute(params![run.pk, end_time])?;
+            }
+            if let Some(name) = run_name {
+                upsert_run_tag(conn, run.pk, &Tag { key: tags::RUN_NAME.into(), value: name.clone() })?;
+            }
+        }
+        Op::SetRunLifecycle { run_id, stage } => {
+            let run = run_row(conn, run_id)?;
+            if *stage == LifecycleStage::Active {
+                // A run cannot come back into a deleted experiment.
+                active_experiment(conn, &run.experiment_id)?;
+            }
+            conn.prepare_cached("UPDATE runs SET lifecycle_stage = ?2 WHERE pk = ?1")?
+                .execute(params![run.pk, stage.as_str()])?;
+        }
+        Op::LogBatch { run_id, metrics, params, tags } => {
+            let run = active_run(conn, run_id)?;
+            log_params(conn, run.pk, run_id, params)?;
+            for tag in tags {
+                upsert_run_tag(conn, run.pk, tag)?;
+            }
+            log_metrics(conn, run.pk, metrics)?;
+        }
+        Op::DeleteRunTag { run_id, key } => {
+            let run = active_run(conn, run_id)?;
+            let n = conn
+                .prepare_cached("DELETE FROM run_tags WHERE run_pk = ?1 AND key = ?2")?
+                .execute(params![run.pk, key])?;
+            if n == 0 {
+                return Err(Error::not_found(format!("No tag with name: {key} in run with id {run_id}")).into());
+            }
+        }
+        Op::LogInputs { run_id, datasets } => {
+            let run = active_run(conn, run_id)?;
+            for input in datasets {
+                log_input(conn, &run, input)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn upsert_experiment_tag(conn: &Connection, experiment_id: &str, tag: &Tag) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO experiment_tags(experiment_id, key, value) VALUES (?1, ?2, ?3)
+         ON CONFLICT(experiment_id, key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![experiment_id, tag.key, tag.value])?;
+    Ok(())
+}
+
+fn upsert_run_tag(conn: &Connection, run_pk: i64, tag: &Tag) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO run_tags(run_pk, key, value) VALUES (?1, ?2, ?3)
+         ON CONFLICT(run_pk, key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![run_pk, tag.key, tag.value])?;
+    // The run name lives in both places, as in MLflow: setting the tag renames the run.
+    if tag.key == tags::RUN_NAME {
+        conn.prepare_cached("UPDATE runs SET run_name = ?2 WHERE pk = ?1")?.execute(params![run_pk, tag.value])?;
+    }
+    Ok(())
+}
+
+fn log_params(conn: &Connection, run_pk: i64, run_id: &str, params: &[Param]) -> Result<()> {
+    let mut existing_stmt = conn.prepare_cached("SELECT value FROM params WHERE run_pk = ?1 AND key = ?2")?;
+    let mut conflicts = Vec::new();
+    for p in params {
+        let existing: Option<String> = existing_stmt.query_row(params![run_pk, p.key], |r| r.get(0)).optional()?;
+        match existing {
+            Some(old) if old != p.value => conflicts.push((p, old)),
+            Some(_) => {}
+            None => {
+                conn.prepare_cached("INSERT INTO params(run_pk, key, value) VALUES (?1, ?2, ?3)")?
+                    .execute(params![run_pk, p.key, p.value])?;
+            }
+        }
+    }
+    match conflicts.as_slice() {
+        [] => Ok(()),
+        [(p, old)] => Err(Error::invalid(format!(
+            "Changing param values is not allowed. Param with key='{}' was already logged with value='{}' for run ID='{run_id}'. Attempted logging new value '{}'.",
+            p.key, old, p.value
+        ))
+        .into()),
+        many => {
+            let listed: Vec<String> = many
+                .iter()
+                .map(|(p, old)| format!("{{'key': '{}', 'old_value': '{}', 'new_value': '{}'}}", p.key, old, p.value))
+                .collect();
+            Err(Error::invalid(format!(
+                "Changing param values is not allowed. Params were already logged='[{}]' for run ID='{run_id}'.",
+                listed.join(", ")
+            ))
+            .into())
+        }
+    }
+}
+
+fn log_metrics(conn: &Connection, run_pk: i64, metrics: &[Metric]) -> Result<()> {
+    if metrics.is_empty() {
+        return Ok(());
+    }
+    let mut insert = conn.prepare_cached(
+        "INSERT OR IGNORE INTO metrics(run_pk, key, step, timestamp, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    let mut newest: HashMap<&str, MetricPoint> = HashMap::new();
+    for m in metrics {
+        let value = if m.point.value.is_nan() { None } else { Some(m.point.value) };
+        insert.execute(params![run_pk, m.key, m.point.step, m.point.timestamp, value])?;
+        match newest.get(m.key.as_str()) {
+            Some(best) if !m.point.supersedes(best) => {}
+            _ => {
+                newest.insert(&m.key, m.point);
+            }
+        }
+    }
+    let mut current = conn.prepare_cached(
+        "SELECT value, is_nan, timestamp, step FROM latest_metrics WHERE run_pk = ?1 AND key = ?2",
+    )?;
+    let mut upsert = conn.prepare_cached(
+        "INSERT INTO latest_metrics(run_pk, key, value, is_nan, timestamp, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT(run_pk, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,
+             timestamp = excluded.timestamp, step = excluded.step",
+    )?;
+    for (key, point) in newest {
+        let old = current
+            .query_row(params![run_pk, key], |r| {
+                let value: Option<f64> = r.get(0)?;
+                let is_nan: bool = r.get(1)?;
+                Ok(MetricPoint {
+                    value: if is_nan { f64::NAN } else { value.unwrap_or(f64::NAN) },
+                    timestamp: r.get(2)?,
+                    step: r.get(3)?,
+                })
+            })
+            .optional()?;
+        if old.is_none_or(|old| point.supersedes(&old)) {
+            let value = if point.value.is_nan() { None } else { Some(point.value) };
+            upsert.execute(params![run_pk, key, value, point.value.is_nan(), point.timestamp, point.step])?;
+        }
+    }
+    Ok(())
+}
+
+fn log_input(conn: &Connection, run: &RunRow, input: &DatasetInput) -> Result<()> {
+    let d = &input.dataset;
+    conn.prepare_cached(
+        "INSERT INTO datasets(experiment_id, name, digest, source_type, source, schema, profile)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(experiment_id, name, digest) DO NOTHING",
+    )?
+    .execute(params![run.experiment_id, d.name, d.digest, d.source_type, d.source, d.schema, d.profile])?;
+    let dataset_pk: i64 = conn
+        .prepare_cached("SELECT pk FROM datasets WHERE experiment_id = ?1 AND name = ?2 AND digest = ?3")?
+        .query_row(params![run.experiment_id, d.name, d.digest], |r| r.get(0))?;
+    let context = input.tags.iter().find(|t| t.key == "mlflow.data.context").map(|t| t.value.clone());
+    let tags_json = serde_json::to_string(&input.tags)?;
+    conn.prepare_cached(
+        "INSERT INTO run_inputs(run_pk, dataset_pk, tags, context) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT(run_pk, dataset_pk) DO NOTHING",
+    )?
+    .execute(params![run.pk, dataset_pk, tags_json, context])?;
+    Ok(())
+}
