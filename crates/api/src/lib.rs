@@ -1,1 +1,104 @@
+//! The app functions: one set of operations that the CLI, the HTTP server
+//! and the desktop shell all call. Front ends only translate their wire
+//! format to these calls and back.
+//!
+//! Time and randomness are inputs: an [`App`] is built with a [`Clock`] and
+//! an [`Entropy`] source, so tests and replays are deterministic.
 
+mod env;
+mod paging;
+mod tracking;
+
+use std::sync::Arc;
+
+pub use almanac_core as core;
+pub use almanac_core::{Error, ErrorCode};
+pub use almanac_store::{Store, StoreError};
+pub use env::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock};
+pub use paging::Page;
+pub use tracking::{CreateRun, LogBatch, SearchExperiments, SearchRuns, SeriesPoint, UpdateRun};
+
+/// An error as every front end shows it: MLflow's code plus a message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError { code: e.code, message: e.message }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Domain(d) => d.into(),
+            other => {
+                let code = other.code();
+                tracing::error!(error = %other, "store failure");
+                ApiError { code, message: other.to_string() }
+            }
+        }
+    }
+}
+
+impl From<almanac_core::search::SearchError> for ApiError {
+    fn from(e: almanac_core::search::SearchError) -> Self {
+        Error::from(e).into()
+    }
+}
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// The open store plus the explicit inputs every write needs.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    clock: Box<dyn Clock>,
+    entropy: Box<dyn Entropy>,
+}
+
+impl App {
+    /// Opens the store in `root`, creating it and MLflow's default
+    /// experiment "0" if needed.
+    pub fn open(root: &std::path::Path, clock: Box<dyn Clock>, entropy: Box<dyn Entropy>) -> Result<App> {
+        let writer = almanac_core::ids::writer_id_from_random(entropy.next_u64());
+        let store = Store::open(root, &writer)?;
+        let app = App { inner: Arc::new(Inner { store, clock, entropy }) };
+        app.ensure_default_experiment()?;
+        Ok(app)
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    fn now(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    fn random(&self) -> u64 {
+        self.inner.entropy.next_u64()
+    }
+
+    fn random_bytes(&self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&self.random().to_le_bytes());
+        b[8..].copy_from_slice(&self.random().to_le_bytes());
+        b
+    }
+
+    fn ctx(&self) -> almanac_core::op::WriteContext {
+        almanac_core::op::WriteContext { writer: self.inner.store.writer_id().to_string(), time_ms: self.now() }
+    }
+}
+
+#[cfg(test)]
+mod tests;

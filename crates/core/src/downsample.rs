@@ -28,8 +28,7 @@ pub fn min_max_downsample(points: &[MetricPoint], max_points: usize) -> Vec<Metr
     let last_step = points[points.len() - 1].step as i128;
     let span = (last_step - first_step + 1).max(1);
     let bucket_of = |step: i64| -> usize {
-        (((step as i128 - first_step) * buckets as i128) / span).clamp(0, buckets as i128 - 1)
-            as usize
+        (((step as i128 - first_step) * buckets as i128) / span).clamp(0, buckets as i128 - 1) as usize
     };
 
     let mut out = Vec::with_capacity(max_points);
@@ -77,11 +76,7 @@ mod tests {
         values
             .iter()
             .enumerate()
-            .map(|(i, &value)| MetricPoint {
-                value,
-                timestamp: i as i64,
-                step: i as i64,
-            })
+            .map(|(i, &value)| MetricPoint { value, timestamp: i as i64, step: i as i64 })
             .collect()
     }
 
@@ -104,18 +99,9 @@ mod tests {
             assert!(out.len() <= budget, "{} > {budget}", out.len());
             assert_eq!(out.first(), s.first());
             assert_eq!(out.last(), s.last());
-            assert!(
-                out.iter().any(|p| p.value == 1e9 && p.step == 31_337),
-                "spike lost at {budget}"
-            );
-            assert!(
-                out.iter().any(|p| p.value == -1e9 && p.step == 77_777),
-                "dip lost at {budget}"
-            );
-            assert!(
-                out.windows(2).all(|w| w[0].step < w[1].step),
-                "not sorted at {budget}"
-            );
+            assert!(out.iter().any(|p| p.value == 1e9 && p.step == 31_337), "spike lost at {budget}");
+            assert!(out.iter().any(|p| p.value == -1e9 && p.step == 77_777), "dip lost at {budget}");
+            assert!(out.windows(2).all(|w| w[0].step < w[1].step), "not sorted at {budget}");
         }
     }
 

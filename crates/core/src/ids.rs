@@ -39,10 +39,7 @@ pub fn writer_id_from_random(random: u64) -> String {
 /// Whether `s` looks like a run id MLflow would have minted or accepted:
 /// 1–256 characters of `[a-zA-Z0-9_-]` (MLflow's `_RUN_ID_REGEX`).
 pub fn is_valid_run_id(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 256
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
+    !s.is_empty() && s.len() <= 256 && s.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-')
 }
 
 #[cfg(test)]
@@ -54,10 +51,7 @@ mod tests {
         let id = run_id_from_random([0xff; 16]);
         assert_eq!(id.len(), 32);
         assert_eq!(&id[12..13], "4");
-        assert!(
-            id.chars()
-                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
-        );
+        assert!(id.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(run_id_from_random([0; 16]), run_id_from_random([1; 16]));
     }
 
@@ -72,13 +66,7 @@ mod tests {
 
     #[test]
     fn run_id_validation() {
-        for (input, ok) in [
-            ("abc123", true),
-            ("", false),
-            ("a/b", false),
-            ("a-b_c", true),
-            ("../x", false),
-        ] {
+        for (input, ok) in [("abc123", true), ("", false), ("a/b", false), ("a-b_c", true), ("../x", false)] {
             assert_eq!(is_valid_run_id(input), ok, "{input}");
         }
         assert!(!is_valid_run_id(&"a".repeat(257)));

@@ -37,13 +37,8 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    pub const ALL: [RunStatus; 5] = [
-        RunStatus::Running,
-        RunStatus::Scheduled,
-        RunStatus::Finished,
-        RunStatus::Failed,
-        RunStatus::Killed,
-    ];
+    pub const ALL: [RunStatus; 5] =
+        [RunStatus::Running, RunStatus::Scheduled, RunStatus::Finished, RunStatus::Failed, RunStatus::Killed];
     pub fn as_str(self) -> &'static str {
         match self {
             RunStatus::Running => "RUNNING",
@@ -115,11 +110,7 @@ impl MetricPoint {
         let v = |p: &MetricPoint| if p.value.is_nan() { 0.0 } else { p.value };
         (self.step, self.timestamp)
             .cmp(&(other.step, other.timestamp))
-            .then_with(|| {
-                v(self)
-                    .partial_cmp(&v(other))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            })
+            .then_with(|| v(self).partial_cmp(&v(other)).unwrap_or(std::cmp::Ordering::Equal))
             != std::cmp::Ordering::Less
     }
 }
@@ -216,9 +207,7 @@ pub mod float_text {
         }
         match Num::deserialize(d)? {
             Num::F(f) => Ok(f),
-            Num::S(s) => {
-                parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a number: {s:?}")))
-            }
+            Num::S(s) => parse(&s).ok_or_else(|| serde::de::Error::custom(format!("not a number: {s:?}"))),
         }
     }
 
@@ -238,11 +227,7 @@ mod tests {
     use super::*;
 
     fn p(step: i64, timestamp: i64, value: f64) -> MetricPoint {
-        MetricPoint {
-            value,
-            timestamp,
-            step,
-        }
+        MetricPoint { value, timestamp, step }
     }
 
     #[test]
@@ -266,10 +251,7 @@ mod tests {
         for v in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1.5, -0.0, 1e300] {
             let json = serde_json::to_string(&p(0, 0, v)).unwrap();
             let back: MetricPoint = serde_json::from_str(&json).unwrap();
-            assert!(
-                back.value == v || (v.is_nan() && back.value.is_nan()),
-                "{json}"
-            );
+            assert!(back.value == v || (v.is_nan() && back.value.is_nan()), "{json}");
         }
     }
 }

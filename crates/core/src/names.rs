@@ -2,17 +2,17 @@
 //! shape (e.g. `quiet-heron-042`). The caller supplies the randomness.
 
 const ADJECTIVES: &[&str] = &[
-    "amber", "bold", "brave", "bright", "calm", "clever", "crisp", "curious", "dapper", "eager",
-    "fancy", "gentle", "glad", "golden", "happy", "honest", "jolly", "keen", "kind", "lively",
-    "lucky", "mellow", "merry", "nimble", "polite", "proud", "quick", "quiet", "rare", "rustic",
-    "shy", "silent", "smooth", "sunny", "swift", "tidy", "vast", "warm", "wise", "zesty",
+    "amber", "bold", "brave", "bright", "calm", "clever", "crisp", "curious", "dapper", "eager", "fancy", "gentle",
+    "glad", "golden", "happy", "honest", "jolly", "keen", "kind", "lively", "lucky", "mellow", "merry", "nimble",
+    "polite", "proud", "quick", "quiet", "rare", "rustic", "shy", "silent", "smooth", "sunny", "swift", "tidy", "vast",
+    "warm", "wise", "zesty",
 ];
 
 const NOUNS: &[&str] = &[
-    "ant", "badger", "bat", "bear", "bee", "bison", "carp", "cat", "cod", "colt", "crab", "crane",
-    "deer", "dove", "eel", "elk", "finch", "fox", "frog", "gnu", "goat", "hare", "hawk", "heron",
-    "horse", "ibis", "lark", "lion", "lynx", "mole", "moth", "newt", "owl", "panda", "quail",
-    "ram", "robin", "seal", "snail", "stork", "swan", "toad", "trout", "whale", "wolf", "yak",
+    "ant", "badger", "bat", "bear", "bee", "bison", "carp", "cat", "cod", "colt", "crab", "crane", "deer", "dove",
+    "eel", "elk", "finch", "fox", "frog", "gnu", "goat", "hare", "hawk", "heron", "horse", "ibis", "lark", "lion",
+    "lynx", "mole", "moth", "newt", "owl", "panda", "quail", "ram", "robin", "seal", "snail", "stork", "swan", "toad",
+    "trout", "whale", "wolf", "yak",
 ];
 
 pub fn run_name_from_random(random: u64) -> String {
@@ -33,9 +33,6 @@ mod tests {
             assert_eq!(parts.len(), 3, "{name}");
             assert_eq!(parts[2].len(), 3);
         }
-        assert_ne!(
-            super::run_name_from_random(1),
-            super::run_name_from_random(2)
-        );
+        assert_ne!(super::run_name_from_random(1), super::run_name_from_random(2));
     }
 }

@@ -44,19 +44,10 @@ impl KeyKind {
 /// file names, so `a/../b` or `/a` must not alias another key).
 pub fn validate_key(kind: KeyKind, key: &str) -> Result<()> {
     if key.is_empty() && kind != KeyKind::Tag {
-        return Err(Error::invalid(format!(
-            "Invalid {} name: ''. {BAD_CHARACTERS}",
-            kind.noun()
-        )));
+        return Err(Error::invalid(format!("Invalid {} name: ''. {BAD_CHARACTERS}", kind.noun())));
     }
-    if !key
-        .chars()
-        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | ':' | '/'))
-    {
-        return Err(Error::invalid(format!(
-            "Invalid {} name: '{key}'. {BAD_CHARACTERS}",
-            kind.noun()
-        )));
+    if !key.chars().all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | ':' | '/')) {
+        return Err(Error::invalid(format!("Invalid {} name: '{key}'. {BAD_CHARACTERS}", kind.noun())));
     }
     if let Some(normal) = normalize_path(key)
         && (normal != key || normal.starts_with("..") || normal.starts_with('/'))
@@ -105,11 +96,7 @@ fn normalize_path(key: &str) -> Option<String> {
 }
 
 fn truncated(s: &str) -> String {
-    if s.chars().count() > 100 {
-        format!("{}...", s.chars().take(100).collect::<String>())
-    } else {
-        s.to_string()
-    }
+    if s.chars().count() > 100 { format!("{}...", s.chars().take(100).collect::<String>()) } else { s.to_string() }
 }
 
 fn check_length(what: &str, key: &str, value: &str, limit: usize) -> Result<()> {
@@ -130,9 +117,7 @@ pub fn validate_param(param: &Param) -> Result<()> {
 
 pub fn validate_run_tag(tag: &Tag) -> Result<()> {
     if tag.key.is_empty() {
-        return Err(Error::invalid(
-            "Missing value for required parameter 'key'.",
-        ));
+        return Err(Error::invalid("Missing value for required parameter 'key'."));
     }
     validate_key(KeyKind::Tag, &tag.key)?;
     check_length("Tag", &tag.key, &tag.value, MAX_TAG_VAL_LENGTH)
@@ -140,9 +125,7 @@ pub fn validate_run_tag(tag: &Tag) -> Result<()> {
 
 pub fn validate_experiment_tag(tag: &Tag) -> Result<()> {
     if tag.key.is_empty() {
-        return Err(Error::invalid(
-            "Missing value for required parameter 'key'.",
-        ));
+        return Err(Error::invalid("Missing value for required parameter 'key'."));
     }
     validate_key(KeyKind::Tag, &tag.key)?;
     if tag.key.chars().count() > MAX_EXPERIMENT_TAG_KEY_LENGTH {
@@ -151,12 +134,7 @@ pub fn validate_experiment_tag(tag: &Tag) -> Result<()> {
             truncated(&tag.key)
         )));
     }
-    check_length(
-        "Experiment tag",
-        &tag.key,
-        &tag.value,
-        MAX_EXPERIMENT_TAG_VAL_LENGTH,
-    )
+    check_length("Experiment tag", &tag.key, &tag.value, MAX_EXPERIMENT_TAG_VAL_LENGTH)
 }
 
 pub fn validate_metric(metric: &Metric) -> Result<()> {
@@ -200,18 +178,15 @@ pub fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Res
     }
     let total = metrics.len() + params.len() + tags.len();
     if total > MAX_ENTITIES_PER_BATCH {
-        return Err(too_many(
-            "metrics, params, and tags",
-            total,
-            MAX_ENTITIES_PER_BATCH,
-        ));
+        return Err(too_many("metrics, params, and tags", total, MAX_ENTITIES_PER_BATCH));
     }
     metrics.iter().try_for_each(validate_metric)?;
     params.iter().try_for_each(validate_param)?;
     tags.iter().try_for_each(validate_run_tag)?;
     // As in MLflow, one batch may name a param key only once, even with equal values.
     let mut seen = std::collections::HashSet::new();
-    let duplicates: Vec<&str> = params.iter().filter(|p| !seen.insert(p.key.as_str())).map(|p| p.key.as_str()).collect();
+    let duplicates: Vec<&str> =
+        params.iter().filter(|p| !seen.insert(p.key.as_str())).map(|p| p.key.as_str()).collect();
     if !duplicates.is_empty() {
         return Err(Error::invalid(format!(
             "Duplicate parameter keys have been submitted: {duplicates:?}. Please ensure the request contains only one param value per param key."
@@ -249,16 +224,10 @@ mod tests {
 
     #[test]
     fn lengths() {
-        let p = |v: usize| Param {
-            key: "k".into(),
-            value: "v".repeat(v),
-        };
+        let p = |v: usize| Param { key: "k".into(), value: "v".repeat(v) };
         assert!(validate_param(&p(6000)).is_ok());
         assert!(validate_param(&p(6001)).is_err());
-        let t = |v: usize| Tag {
-            key: "k".into(),
-            value: "v".repeat(v),
-        };
+        let t = |v: usize| Tag { key: "k".into(), value: "v".repeat(v) };
         assert!(validate_run_tag(&t(8000)).is_ok());
         assert!(validate_run_tag(&t(8001)).is_err());
         assert!(validate_experiment_tag(&t(20_000)).is_ok());
@@ -269,48 +238,18 @@ mod tests {
     fn batches() {
         let m = |i: usize| Metric {
             key: format!("m{i}"),
-            point: crate::model::MetricPoint {
-                value: 1.0,
-                timestamp: 0,
-                step: 0,
-            },
+            point: crate::model::MetricPoint { value: 1.0, timestamp: 0, step: 0 },
         };
         let metrics: Vec<_> = (0..1001).map(m).collect();
         assert!(validate_batch(&metrics[..1000], &[], &[]).is_ok());
         assert!(validate_batch(&metrics, &[], &[]).is_err());
-        let params: Vec<_> = (0..101)
-            .map(|i| Param {
-                key: format!("p{i}"),
-                value: "v".into(),
-            })
-            .collect();
+        let params: Vec<_> = (0..101).map(|i| Param { key: format!("p{i}"), value: "v".into() }).collect();
         assert!(validate_batch(&[], &params[..100], &[]).is_ok());
         assert!(validate_batch(&[], &params, &[]).is_err());
-        assert!(
-            validate_batch(&metrics[..901], &params[..100], &[]).is_err(),
-            "total over 1000"
-        );
-        let dup = [
-            Param {
-                key: "a".into(),
-                value: "1".into(),
-            },
-            Param {
-                key: "a".into(),
-                value: "2".into(),
-            },
-        ];
+        assert!(validate_batch(&metrics[..901], &params[..100], &[]).is_err(), "total over 1000");
+        let dup = [Param { key: "a".into(), value: "1".into() }, Param { key: "a".into(), value: "2".into() }];
         assert!(validate_batch(&[], &dup, &[]).is_err());
-        let same = [
-            Param {
-                key: "a".into(),
-                value: "1".into(),
-            },
-            Param {
-                key: "a".into(),
-                value: "1".into(),
-            },
-        ];
+        let same = [Param { key: "a".into(), value: "1".into() }, Param { key: "a".into(), value: "1".into() }];
         assert!(validate_batch(&[], &same, &[]).is_err(), "MLflow refuses repeated keys even with equal values");
     }
 }

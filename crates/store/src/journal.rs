@@ -1,7 +1,7 @@
 //! The operation journal: one row per [`Op`], in the transaction that applies it.
 
 use almanac_core::op::{Op, WriteContext};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use crate::Result;
@@ -40,7 +40,13 @@ pub(crate) fn append(conn: &Connection, ctx: &WriteContext, op: &Op) -> Result<J
     )?;
     let entity_id = op.entity_id().to_string();
     let payload = serde_json::to_string(op)?;
-    let envelope = serde_json::to_vec(&Envelope { entity_id: &entity_id, lamport, writer: &ctx.writer, time_ms: ctx.time_ms, op })?;
+    let envelope = serde_json::to_vec(&Envelope {
+        entity_id: &entity_id,
+        lamport,
+        writer: &ctx.writer,
+        time_ms: ctx.time_ms,
+        op,
+    })?;
     let op_id = hex::encode(Sha256::digest(&envelope));
     let mut stmt = conn.prepare_cached(
         "INSERT INTO journal(op_id, entity_id, lamport, writer, time_ms, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -75,12 +75,7 @@ impl Store {
         configure(&conn)?;
         schema::migrate(&mut conn, &db_path)?;
         let writer_id = schema::writer_id(&conn, fresh_writer_id)?;
-        Ok(Store {
-            root: root.to_path_buf(),
-            writer_id,
-            write_conn: Mutex::new(conn),
-            readers: Mutex::new(Vec::new()),
-        })
+        Ok(Store { root: root.to_path_buf(), writer_id, write_conn: Mutex::new(conn), readers: Mutex::new(Vec::new()) })
     }
 
     pub fn root(&self) -> &Path {

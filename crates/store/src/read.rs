@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 
+use almanac_core::Error;
 use almanac_core::model::{
-    Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricPoint, Param, Run, RunInfo, RunStatus, Tag, ViewType,
+    Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricPoint, Param, Run, RunInfo, RunStatus, Tag,
+    ViewType,
 };
 use almanac_core::search::{Filter, OrderBy};
-use almanac_core::Error;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::search_sql::{self, Sql};
 use crate::{Result, Store};
@@ -68,7 +69,8 @@ fn experiment_from_row(r: &Row) -> rusqlite::Result<Experiment> {
 }
 
 fn experiment_tags(conn: &Connection, experiment_id: &str) -> Result<Vec<Tag>> {
-    let mut stmt = conn.prepare_cached("SELECT key, value FROM experiment_tags WHERE experiment_id = ?1 ORDER BY key")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM experiment_tags WHERE experiment_id = ?1 ORDER BY key")?;
     let tags = stmt
         .query_map([experiment_id], |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }))?
         .collect::<rusqlite::Result<_>>()?;
@@ -82,7 +84,8 @@ impl Store {
                 .prepare_cached(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?1"))?
                 .query_row([experiment_id], experiment_from_row)
                 .optional()?;
-            let mut e = found.ok_or_else(|| Error::not_found(format!("No Experiment with id={experiment_id} exists")))?;
+            let mut e =
+                found.ok_or_else(|| Error::not_found(format!("No Experiment with id={experiment_id} exists")))?;
             e.tags = experiment_tags(c, experiment_id)?;
             Ok(e)
         })
@@ -134,8 +137,10 @@ impl Store {
 
     pub fn run(&self, run_id: &str) -> Result<Run> {
         self.with_reader(|c| {
-            let pk: Option<i64> =
-                c.prepare_cached("SELECT pk FROM runs WHERE run_id = ?1")?.query_row([run_id], |r| r.get(0)).optional()?;
+            let pk: Option<i64> = c
+                .prepare_cached("SELECT pk FROM runs WHERE run_id = ?1")?
+                .query_row([run_id], |r| r.get(0))
+                .optional()?;
             let pk = pk.ok_or_else(|| Error::not_found(format!("Run with id={run_id} not found")))?;
             Ok(hydrate(c, &[pk])?.remove(0))
         })
@@ -278,8 +283,9 @@ fn hydrate(c: &Connection, pks: &[i64]) -> Result<Vec<Run>> {
         }
     }
 
-    let mut stmt =
-        c.prepare_cached("SELECT run_pk, key, value FROM params WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY key")?;
+    let mut stmt = c.prepare_cached(
+        "SELECT run_pk, key, value FROM params WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY key",
+    )?;
     let rows = stmt.query_map([&list], |r| Ok((r.get::<_, i64>(0)?, Param { key: r.get(1)?, value: r.get(2)? })))?;
     for row in rows {
         let (pk, p) = row?;
@@ -288,8 +294,9 @@ fn hydrate(c: &Connection, pks: &[i64]) -> Result<Vec<Run>> {
         }
     }
 
-    let mut stmt = c
-        .prepare_cached("SELECT run_pk, key, value FROM run_tags WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY key")?;
+    let mut stmt = c.prepare_cached(
+        "SELECT run_pk, key, value FROM run_tags WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY key",
+    )?;
     let rows = stmt.query_map([&list], |r| Ok((r.get::<_, i64>(0)?, Tag { key: r.get(1)?, value: r.get(2)? })))?;
     for row in rows {
         let (pk, t) = row?;

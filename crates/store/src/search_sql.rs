@@ -197,7 +197,9 @@ pub(crate) fn experiment_order(order: &[OrderBy], _sql: &mut Sql) -> String {
     let mut terms: Vec<String> = order
         .iter()
         .filter_map(|o| match &o.key {
-            Key::Attribute(a) => Some(format!("{} {}", experiment_column(*a), if o.ascending { "ASC" } else { "DESC" })),
+            Key::Attribute(a) => {
+                Some(format!("{} {}", experiment_column(*a), if o.ascending { "ASC" } else { "DESC" }))
+            }
             _ => None,
         })
         .collect();

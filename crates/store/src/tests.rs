@@ -1,7 +1,7 @@
+use almanac_core::ErrorCode;
 use almanac_core::model::{LifecycleStage, Metric, MetricPoint, Param, RunStatus, Tag, ViewType};
 use almanac_core::op::{Op, WriteContext};
-use almanac_core::search::{parse_filter, parse_order_by, Target};
-use almanac_core::ErrorCode;
+use almanac_core::search::{Target, parse_filter, parse_order_by};
 
 use crate::{RunQuery, Store};
 
@@ -193,9 +193,15 @@ fn state_rules() {
             },
             ErrorCode::ResourceAlreadyExists,
         ),
-        (Op::UpdateRun { run_id: "nope".into(), status: None, end_time: None, run_name: None }, ErrorCode::ResourceDoesNotExist),
+        (
+            Op::UpdateRun { run_id: "nope".into(), status: None, end_time: None, run_name: None },
+            ErrorCode::ResourceDoesNotExist,
+        ),
         (Op::DeleteRunTag { run_id: "a".into(), key: "absent".into() }, ErrorCode::ResourceDoesNotExist),
-        (Op::SetExperimentLifecycle { experiment_id: "9".into(), stage: LifecycleStage::Deleted }, ErrorCode::ResourceDoesNotExist),
+        (
+            Op::SetExperimentLifecycle { experiment_id: "9".into(), stage: LifecycleStage::Deleted },
+            ErrorCode::ResourceDoesNotExist,
+        ),
     ];
     for (op, code) in cases {
         let kind = op.kind();

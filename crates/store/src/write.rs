@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
-use almanac_core::model::{tags, DatasetInput, LifecycleStage, Metric, MetricPoint, Param, Tag};
-use almanac_core::op::{Op, WriteContext};
 use almanac_core::Error;
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use almanac_core::model::{DatasetInput, LifecycleStage, Metric, MetricPoint, Param, Tag, tags};
+use almanac_core::op::{Op, WriteContext};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::journal::{self, JournalEntry};
 use crate::{Result, Store};
@@ -70,11 +70,9 @@ fn run_row(conn: &Connection, run_id: &str) -> Result<RunRow> {
         .query_row([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, String>(2)?)))
         .optional()?;
     match row {
-        Some((pk, experiment_id, stage)) => Ok(RunRow {
-            pk,
-            experiment_id,
-            stage: LifecycleStage::parse(&stage).unwrap_or(LifecycleStage::Active),
-        }),
+        Some((pk, experiment_id, stage)) => {
+            Ok(RunRow { pk, experiment_id, stage: LifecycleStage::parse(&stage).unwrap_or(LifecycleStage::Active) })
+        }
         None => Err(Error::not_found(format!("Run with id={run_id} not found")).into()),
     }
 }
@@ -143,8 +141,10 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
         }
         Op::SetExperimentLifecycle { experiment_id, stage } => {
             experiment_stage(conn, experiment_id)?;
-            conn.prepare_cached("UPDATE experiments SET lifecycle_stage = ?2, last_update_time = ?3 WHERE experiment_id = ?1")?
-                .execute(params![experiment_id, stage.as_str(), time_ms])?;
+            conn.prepare_cached(
+                "UPDATE experiments SET lifecycle_stage = ?2, last_update_time = ?3 WHERE experiment_id = ?1",
+            )?
+            .execute(params![experiment_id, stage.as_str(), time_ms])?;
             // As in MLflow, an experiment's runs follow it into and out of deletion.
             conn.prepare_cached("UPDATE runs SET lifecycle_stage = ?2 WHERE experiment_id = ?1")?
                 .execute(params![experiment_id, stage.as_str()])?;
@@ -160,7 +160,9 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
                 .prepare_cached("DELETE FROM experiment_tags WHERE experiment_id = ?1 AND key = ?2")?
                 .execute(params![experiment_id, key])?;
             if n == 0 {
-                return Err(Error::not_found(format!("No tag with name: {key} in experiment with id {experiment_id}")).into());
+                return Err(
+                    Error::not_found(format!("No tag with name: {key} in experiment with id {experiment_id}")).into()
+                );
             }
             touch_experiment(conn, experiment_id, time_ms)?;
         }
@@ -187,10 +189,12 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
         Op::UpdateRun { run_id, status, end_time, run_name } => {
             let run = active_run(conn, run_id)?;
             if let Some(status) = status {
-                conn.prepare_cached("UPDATE runs SET status = ?2 WHERE pk = ?1")?.execute(params![run.pk, status.as_str()])?;
+                conn.prepare_cached("UPDATE runs SET status = ?2 WHERE pk = ?1")?
+                    .execute(params![run.pk, status.as_str()])?;
             }
             if let Some(end_time) = end_time {
-                conn.prepare_cached("UPDATE runs SET end_time = ?2 WHERE pk = ?1")?.execute(params![run.pk, end_time])?;
+                conn.prepare_cached("UPDATE runs SET end_time = ?2 WHERE pk = ?1")?
+                    .execute(params![run.pk, end_time])?;
             }
             if let Some(name) = run_name {
                 upsert_run_tag(conn, run.pk, &Tag { key: tags::RUN_NAME.into(), value: name.clone() })?;
@@ -307,9 +311,8 @@ fn log_metrics(conn: &Connection, run_pk: i64, metrics: &[Metric]) -> Result<()>
             }
         }
     }
-    let mut current = conn.prepare_cached(
-        "SELECT value, is_nan, timestamp, step FROM latest_metrics WHERE run_pk = ?1 AND key = ?2",
-    )?;
+    let mut current = conn
+        .prepare_cached("SELECT value, is_nan, timestamp, step FROM latest_metrics WHERE run_pk = ?1 AND key = ?2")?;
     let mut upsert = conn.prepare_cached(
         "INSERT INTO latest_metrics(run_pk, key, value, is_nan, timestamp, step) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT(run_pk, key) DO UPDATE SET value = excluded.value, is_nan = excluded.is_nan,

@@ -48,13 +48,7 @@ pub enum Attribute {
 
 impl Attribute {
     pub fn is_numeric(self) -> bool {
-        matches!(
-            self,
-            Attribute::StartTime
-                | Attribute::EndTime
-                | Attribute::CreationTime
-                | Attribute::LastUpdateTime
-        )
+        matches!(self, Attribute::StartTime | Attribute::EndTime | Attribute::CreationTime | Attribute::LastUpdateTime)
     }
 }
 

@@ -87,9 +87,7 @@ pub(super) fn tokenize(input: &str) -> Result<Vec<Token>, SearchError> {
                     _ => Tok::Str(text),
                 }
             }
-            c if c.is_ascii_digit()
-                || ((c == '-' || c == '+' || c == '.') && starts_number(&chars, i)) =>
-            {
+            c if c.is_ascii_digit() || ((c == '-' || c == '+' || c == '.') && starts_number(&chars, i)) => {
                 let start = i;
                 i += 1;
                 while i < chars.len()
@@ -101,10 +99,9 @@ pub(super) fn tokenize(input: &str) -> Result<Vec<Token>, SearchError> {
                     i += 1;
                 }
                 let text: String = chars[start..i].iter().collect();
-                let value = text.parse::<f64>().map_err(|_| SearchError {
-                    position: start,
-                    message: format!("Invalid number '{text}'"),
-                })?;
+                let value = text
+                    .parse::<f64>()
+                    .map_err(|_| SearchError { position: start, message: format!("Invalid number '{text}'") })?;
                 Tok::Number(value)
             }
             c if is_word_start(c) => {
@@ -115,10 +112,7 @@ pub(super) fn tokenize(input: &str) -> Result<Vec<Token>, SearchError> {
                 Tok::Word(chars[start..i].iter().collect())
             }
             other => {
-                return Err(SearchError {
-                    position: pos,
-                    message: format!("Unexpected character '{other}'"),
-                });
+                return Err(SearchError { position: pos, message: format!("Unexpected character '{other}'") });
             }
         };
         tokens.push(Token { tok, pos, spaced });
@@ -131,9 +125,8 @@ fn starts_number(chars: &[char], i: usize) -> bool {
     let next = chars.get(i + 1).copied();
     match chars[i] {
         '.' => next.is_some_and(|c| c.is_ascii_digit()),
-        _ => next.is_some_and(|c| {
-            c.is_ascii_digit() || (c == '.' && chars.get(i + 2).is_some_and(|d| d.is_ascii_digit()))
-        }),
+        _ => next
+            .is_some_and(|c| c.is_ascii_digit() || (c == '.' && chars.get(i + 2).is_some_and(|d| d.is_ascii_digit()))),
     }
 }
 
@@ -158,8 +151,5 @@ fn quoted(chars: &[char], start: usize) -> Result<(String, usize), SearchError> 
             i += 1;
         }
     }
-    Err(SearchError {
-        position: start,
-        message: format!("Unterminated {quote}-quoted text"),
-    })
+    Err(SearchError { position: start, message: format!("Unterminated {quote}-quoted text") })
 }

@@ -12,9 +12,7 @@ mod ast;
 mod lexer;
 mod parser;
 
-pub use ast::{
-    Attribute, CompareOp, Comparison, DatasetField, Filter, Key, Literal, OrderBy, Target,
-};
+pub use ast::{Attribute, CompareOp, Comparison, DatasetField, Filter, Key, Literal, OrderBy, Target};
 pub use parser::{MAX_NESTING, parse_filter, parse_order_by};
 
 /// A filter or order_by that does not parse. `position` is the 0-based

@@ -15,20 +15,12 @@ pub fn parse_filter(input: &str, target: Target) -> Result<Option<Filter>, Searc
     if tokens.is_empty() {
         return Ok(None);
     }
-    let mut p = Parser {
-        tokens,
-        at: 0,
-        target,
-        end: input.chars().count(),
-    };
+    let mut p = Parser { tokens, at: 0, target, end: input.chars().count() };
     let filter = p.or_expr(0)?;
     if let Some(t) = p.peek() {
         return Err(p.error_at(
             t.pos,
-            format!(
-                "Unexpected {} after a complete filter; join clauses with AND or OR",
-                describe(&t.tok)
-            ),
+            format!("Unexpected {} after a complete filter; join clauses with AND or OR", describe(&t.tok)),
         ));
     }
     Ok(Some(filter))
@@ -38,43 +30,23 @@ pub fn parse_filter(input: &str, target: Target) -> Result<Option<Filter>, Searc
 pub fn parse_order_by(input: &str, target: Target) -> Result<OrderBy, SearchError> {
     let tokens = tokenize(input)?;
     let end = input.chars().count();
-    let mut p = Parser {
-        tokens,
-        at: 0,
-        target,
-        end,
-    };
+    let mut p = Parser { tokens, at: 0, target, end };
     let key = p.key()?;
     let ascending = match p.next() {
         None => true,
-        Some(Token {
-            tok: Tok::Word(w),
-            pos,
-            ..
-        }) => match w.to_ascii_uppercase().as_str() {
+        Some(Token { tok: Tok::Word(w), pos, .. }) => match w.to_ascii_uppercase().as_str() {
             "ASC" => true,
             "DESC" => false,
             _ => {
-                return Err(
-                    p.error_at(pos, format!("Invalid ordering '{w}'; expected ASC or DESC"))
-                );
+                return Err(p.error_at(pos, format!("Invalid ordering '{w}'; expected ASC or DESC")));
             }
         },
         Some(t) => {
-            return Err(p.error_at(
-                t.pos,
-                format!(
-                    "Invalid ordering {}; expected ASC or DESC",
-                    describe(&t.tok)
-                ),
-            ));
+            return Err(p.error_at(t.pos, format!("Invalid ordering {}; expected ASC or DESC", describe(&t.tok))));
         }
     };
     if let Some(t) = p.peek() {
-        return Err(p.error_at(
-            t.pos,
-            format!("Unexpected {} in order_by clause", describe(&t.tok)),
-        ));
+        return Err(p.error_at(t.pos, format!("Unexpected {} in order_by clause", describe(&t.tok))));
     }
     validate_order_key(&key, target).map_err(|m| p.error_at(0, m))?;
     Ok(OrderBy { key, ascending })
@@ -114,10 +86,7 @@ impl Parser {
         t
     }
     fn error_at(&self, position: usize, message: impl Into<String>) -> SearchError {
-        SearchError {
-            position,
-            message: message.into(),
-        }
+        SearchError { position, message: message.into() }
     }
     fn here(&self) -> usize {
         self.peek().map_or(self.end, |t| t.pos)
@@ -138,11 +107,7 @@ impl Parser {
             self.at += 1;
             parts.push(self.and_expr(depth)?);
         }
-        Ok(if parts.len() == 1 {
-            parts.pop().expect("one part")
-        } else {
-            Filter::Or(parts)
-        })
+        Ok(if parts.len() == 1 { parts.pop().expect("one part") } else { Filter::Or(parts) })
     }
 
     /// MLflow (through sqlparse) also accepts a missing, doubled, leading or
@@ -159,37 +124,21 @@ impl Parser {
                 _ => break,
             }
         }
-        Ok(if parts.len() == 1 {
-            parts.pop().expect("one part")
-        } else {
-            Filter::And(parts)
-        })
+        Ok(if parts.len() == 1 { parts.pop().expect("one part") } else { Filter::And(parts) })
     }
 
     fn atom(&mut self, depth: usize) -> Result<Filter, SearchError> {
         match self.peek() {
-            Some(Token {
-                tok: Tok::LParen,
-                pos,
-                ..
-            }) => {
+            Some(Token { tok: Tok::LParen, pos, .. }) => {
                 let pos = *pos;
                 if depth >= MAX_NESTING {
-                    return Err(self.error_at(
-                        pos,
-                        format!("Parentheses nest deeper than {MAX_NESTING} levels"),
-                    ));
+                    return Err(self.error_at(pos, format!("Parentheses nest deeper than {MAX_NESTING} levels")));
                 }
                 self.at += 1;
                 let inner = self.or_expr(depth + 1)?;
                 match self.next() {
-                    Some(Token {
-                        tok: Tok::RParen, ..
-                    }) => Ok(inner),
-                    Some(t) => Err(self.error_at(
-                        t.pos,
-                        format!("Expected ')' but found {}", describe(&t.tok)),
-                    )),
+                    Some(Token { tok: Tok::RParen, .. }) => Ok(inner),
+                    Some(t) => Err(self.error_at(t.pos, format!("Expected ')' but found {}", describe(&t.tok)))),
                     None => Err(self.error_at(self.end, "Missing ')'")),
                 }
             }
@@ -201,23 +150,15 @@ impl Parser {
     fn key(&mut self) -> Result<Key, SearchError> {
         let start = self.here();
         let word = match self.next() {
-            Some(Token {
-                tok: Tok::Word(w), ..
-            }) => w,
+            Some(Token { tok: Tok::Word(w), .. }) => w,
             Some(t) => {
                 return Err(self.error_at(
                     t.pos,
-                    format!(
-                        "Expected a key such as metrics.accuracy but found {}",
-                        describe(&t.tok)
-                    ),
+                    format!("Expected a key such as metrics.accuracy but found {}", describe(&t.tok)),
                 ));
             }
             None => {
-                return Err(self.error_at(
-                    start,
-                    "Expected a key such as metrics.accuracy but the filter ended",
-                ));
+                return Err(self.error_at(start, "Expected a key such as metrics.accuracy but the filter ended"));
             }
         };
         let (prefix, mut name) = match word.split_once('.') {
@@ -226,18 +167,12 @@ impl Parser {
         };
         if prefix.is_some() && name.is_empty() {
             match self.peek() {
-                Some(Token {
-                    tok: Tok::Str(s) | Tok::Backtick(s),
-                    spaced: false,
-                    ..
-                }) => {
+                Some(Token { tok: Tok::Str(s) | Tok::Backtick(s), spaced: false, .. }) => {
                     name = s.clone();
                     self.at += 1;
                 }
                 _ => {
-                    return Err(
-                        self.error_at(self.here(), format!("Expected a key name after '{word}'"))
-                    );
+                    return Err(self.error_at(self.here(), format!("Expected a key name after '{word}'")));
                 }
             }
         }
@@ -249,9 +184,7 @@ impl Parser {
         let key = self.key()?;
         let op_pos = self.here();
         let op = match self.next() {
-            Some(Token {
-                tok: Tok::Op(o), ..
-            }) => match o {
+            Some(Token { tok: Tok::Op(o), .. }) => match o {
                 "=" => CompareOp::Eq,
                 "!=" => CompareOp::Ne,
                 "<" => CompareOp::Lt,
@@ -259,9 +192,7 @@ impl Parser {
                 ">" => CompareOp::Gt,
                 _ => CompareOp::Ge,
             },
-            Some(Token {
-                tok: Tok::Word(w), ..
-            }) => match w.to_ascii_uppercase().as_str() {
+            Some(Token { tok: Tok::Word(w), .. }) => match w.to_ascii_uppercase().as_str() {
                 "LIKE" => CompareOp::Like,
                 "ILIKE" => CompareOp::ILike,
                 "IN" => CompareOp::In,
@@ -278,19 +209,12 @@ impl Parser {
                         Some(t) if is_keyword(&t.tok, "NULL") => {}
                         _ => return Err(self.error_at(op_pos, "Expected NULL after IS")),
                     }
-                    if negated {
-                        CompareOp::IsNotNull
-                    } else {
-                        CompareOp::IsNull
-                    }
+                    if negated { CompareOp::IsNotNull } else { CompareOp::IsNull }
                 }
                 _ => return Err(self.error_at(op_pos, format!("Invalid comparator '{w}'"))),
             },
             Some(t) => {
-                return Err(self.error_at(
-                    t.pos,
-                    format!("Expected a comparator but found {}", describe(&t.tok)),
-                ));
+                return Err(self.error_at(t.pos, format!("Expected a comparator but found {}", describe(&t.tok))));
             }
             None => return Err(self.error_at(op_pos, "Expected a comparator but the filter ended")),
         };
@@ -299,76 +223,49 @@ impl Parser {
             CompareOp::IsNull | CompareOp::IsNotNull => Literal::None,
             CompareOp::In | CompareOp::NotIn => self.list()?,
             _ => match self.next() {
-                Some(Token {
-                    tok: Tok::Str(s), ..
-                }) => Literal::String(s),
-                Some(Token {
-                    tok: Tok::Number(n),
-                    ..
-                }) => Literal::Number(n),
+                Some(Token { tok: Tok::Str(s), .. }) => Literal::String(s),
+                Some(Token { tok: Tok::Number(n), .. }) => Literal::Number(n),
                 Some(t) => {
-                    return Err(self.error_at(
-                        t.pos,
-                        format!("Expected a value but found {}", describe(&t.tok)),
-                    ));
+                    return Err(self.error_at(t.pos, format!("Expected a value but found {}", describe(&t.tok))));
                 }
                 None => {
                     return Err(self.error_at(value_pos, "Expected a value but the filter ended"));
                 }
             },
         };
-        check_types(&key, op, &value).map_err(|(m, at_value)| {
-            self.error_at(if at_value { value_pos } else { key_pos.max(0) }, m)
-        })?;
+        check_types(&key, op, &value)
+            .map_err(|(m, at_value)| self.error_at(if at_value { value_pos } else { key_pos.max(0) }, m))?;
         let _ = op_pos;
         Ok(Comparison { key, op, value })
     }
 
     fn list(&mut self) -> Result<Literal, SearchError> {
         match self.next() {
-            Some(Token {
-                tok: Tok::LParen, ..
-            }) => {}
+            Some(Token { tok: Tok::LParen, .. }) => {}
             Some(t) => {
-                return Err(self.error_at(
-                    t.pos,
-                    "Expected a parenthesized list such as ('a', 'b') after IN",
-                ));
+                return Err(self.error_at(t.pos, "Expected a parenthesized list such as ('a', 'b') after IN"));
             }
             None => return Err(self.error_at(self.end, "Expected a parenthesized list after IN")),
         }
         let mut items = Vec::new();
         loop {
             match self.next() {
-                Some(Token {
-                    tok: Tok::Str(s), ..
-                }) => items.push(s),
+                Some(Token { tok: Tok::Str(s), .. }) => items.push(s),
                 Some(t) => {
                     return Err(self.error_at(
                         t.pos,
-                        format!(
-                            "Expected a quoted string in the list but found {}",
-                            describe(&t.tok)
-                        ),
+                        format!("Expected a quoted string in the list but found {}", describe(&t.tok)),
                     ));
                 }
                 None => return Err(self.error_at(self.end, "Unterminated list: missing ')'")),
             }
             match self.next() {
-                Some(Token {
-                    tok: Tok::Comma, ..
-                }) => continue,
-                Some(Token {
-                    tok: Tok::RParen, ..
-                }) => break,
+                Some(Token { tok: Tok::Comma, .. }) => continue,
+                Some(Token { tok: Tok::RParen, .. }) => break,
                 Some(t) => {
-                    return Err(self.error_at(
-                        t.pos,
-                        format!(
-                            "Expected ',' or ')' in the list but found {}",
-                            describe(&t.tok)
-                        ),
-                    ));
+                    return Err(
+                        self.error_at(t.pos, format!("Expected ',' or ')' in the list but found {}", describe(&t.tok)))
+                    );
                 }
                 None => return Err(self.error_at(self.end, "Unterminated list: missing ')'")),
             }
@@ -388,23 +285,17 @@ fn resolve_key(prefix: Option<&str>, name: String, target: Target) -> Result<Key
             "digest" => DatasetField::Digest,
             "context" => DatasetField::Context,
             _ => {
-                return Err(format!(
-                    "Invalid dataset key '{name}'. Valid keys are 'name', 'digest', 'context'"
-                ));
+                return Err(format!("Invalid dataset key '{name}'. Valid keys are 'name', 'digest', 'context'"));
             }
         }),
-        (Some("attribute" | "attributes" | "attr" | "run"), _) | (None, _) => {
-            Key::Attribute(attribute(&name, target)?)
-        }
+        (Some("attribute" | "attributes" | "attr" | "run"), _) | (None, _) => Key::Attribute(attribute(&name, target)?),
         (Some(other), Target::Runs) => {
             return Err(format!(
                 "Invalid entity type '{other}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']"
             ));
         }
         (Some(other), Target::Experiments) => {
-            return Err(format!(
-                "Invalid entity type '{other}'. Valid values are ['tag', 'attribute']"
-            ));
+            return Err(format!("Invalid entity type '{other}'. Valid values are ['tag', 'attribute']"));
         }
     };
     if let Key::Metric(n) | Key::Param(n) | Key::Tag(n) = &key
@@ -462,30 +353,18 @@ fn check_types(key: &Key, op: CompareOp, value: &Literal) -> Result<(), (String,
     if !allowed.contains(&op) {
         let names: Vec<&str> = allowed.iter().map(|o| o.as_str()).collect();
         return Err((
-            format!(
-                "Invalid comparator '{}' for {}; use one of {}",
-                op.as_str(),
-                key_kind(key),
-                names.join(", ")
-            ),
+            format!("Invalid comparator '{}' for {}; use one of {}", op.as_str(), key_kind(key), names.join(", ")),
             false,
         ));
     }
     match (numeric, value) {
         (_, Literal::None | Literal::List(_)) => Ok(()),
         (true, Literal::Number(_)) | (false, Literal::String(_)) => Ok(()),
-        (true, Literal::String(s)) => Err((
-            format!(
-                "Expected numeric value type for {}. Found '{s}'",
-                key_kind(key)
-            ),
-            true,
-        )),
+        (true, Literal::String(s)) => {
+            Err((format!("Expected numeric value type for {}. Found '{s}'", key_kind(key)), true))
+        }
         (false, Literal::Number(n)) => Err((
-            format!(
-                "Expected a quoted string value for {} (e.g. '{n}'), found an unquoted number",
-                key_kind(key)
-            ),
+            format!("Expected a quoted string value for {} (e.g. '{n}'), found an unquoted number", key_kind(key)),
             true,
         )),
     }
@@ -505,9 +384,7 @@ fn key_kind(key: &Key) -> &'static str {
 fn validate_order_key(key: &Key, target: Target) -> Result<(), String> {
     match (key, target) {
         (Key::Dataset(_), _) => Err("Ordering by dataset fields is not supported".into()),
-        (Key::Attribute(Attribute::LifecycleStage), _) => {
-            Err("Ordering by lifecycle_stage is not supported".into())
-        }
+        (Key::Attribute(Attribute::LifecycleStage), _) => Err("Ordering by lifecycle_stage is not supported".into()),
         _ => Ok(()),
     }
 }

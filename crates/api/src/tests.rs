@@ -1,0 +1,121 @@
+use almanac_core::model::{Metric, MetricPoint, Param, Tag};
+
+use crate::*;
+
+fn app() -> (tempfile::TempDir, App) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path(), Box::new(FixedClock(1_700_000_000_000)), Box::new(SeededEntropy::new(7))).unwrap();
+    (dir, app)
+}
+
+#[test]
+fn default_experiment_exists_once() {
+    let (dir, app) = app();
+    let e = app.experiment("0").unwrap();
+    assert_eq!((e.name.as_str(), e.artifact_location.as_str()), ("Default", "mlflow-artifacts:/0"));
+    drop(app);
+    let again = App::open(dir.path(), Box::new(FixedClock(1)), Box::new(SeededEntropy::new(8))).unwrap();
+    let page = again.search_experiments(&SearchExperiments::default()).unwrap();
+    assert_eq!(page.items.len(), 1);
+}
+
+#[test]
+fn runs_get_generated_names_and_the_name_tag() {
+    let (_d, app) = app();
+    let run = app.create_run(CreateRun::default()).unwrap();
+    assert_eq!(run.info.experiment_id, "0");
+    assert_eq!(run.info.run_id.len(), 32);
+    assert_eq!(run.info.artifact_uri, format!("mlflow-artifacts:/0/{}/artifacts", run.info.run_id));
+    let tag = run.tags.iter().find(|t| t.key == "mlflow.runName").unwrap();
+    assert_eq!(tag.value, run.info.run_name);
+    assert_eq!(run.info.run_name.split('-').count(), 3);
+
+    let err = app
+        .create_run(CreateRun {
+            run_name: Some("a".into()),
+            tags: vec![Tag { key: "mlflow.runName".into(), value: "b".into() }],
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+}
+
+#[test]
+fn experiment_lifecycle_errors_match_mlflow() {
+    let (_d, app) = app();
+    let id = app.create_experiment("e", None, vec![]).unwrap();
+    assert_eq!(app.create_experiment("e", None, vec![]).unwrap_err().code, ErrorCode::ResourceAlreadyExists);
+    assert_eq!(app.restore_experiment(&id).unwrap_err().code, ErrorCode::ResourceDoesNotExist);
+    app.delete_experiment(&id).unwrap();
+    assert_eq!(app.delete_experiment(&id).unwrap_err().code, ErrorCode::ResourceDoesNotExist);
+    assert_eq!(app.rename_experiment(&id, "f").unwrap_err().code, ErrorCode::InvalidState);
+    app.restore_experiment(&id).unwrap();
+    app.rename_experiment(&id, "f").unwrap();
+    assert_eq!(app.experiment_by_name("f").unwrap().experiment_id, id);
+    assert_eq!(app.experiment_by_name("e").unwrap_err().code, ErrorCode::ResourceDoesNotExist);
+}
+
+#[test]
+fn paging_walks_every_run_once() {
+    let (_d, app) = app();
+    let exp = app.create_experiment("p", None, vec![]).unwrap();
+    for i in 0..25 {
+        app.create_run(CreateRun { experiment_id: Some(exp.clone()), start_time: Some(i), ..Default::default() })
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut token = None;
+    loop {
+        let page = app
+            .search_runs(&SearchRuns {
+                experiment_ids: vec![exp.clone()],
+                max_results: Some(10),
+                page_token: token.clone(),
+                ..Default::default()
+            })
+            .unwrap();
+        seen.extend(page.items.iter().map(|r| r.info.start_time));
+        match page.next_page_token {
+            Some(t) => token = Some(t),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..25).rev().collect::<Vec<_>>());
+}
+
+#[test]
+fn bulk_interval_keeps_extremes_and_honours_max_results() {
+    let (_d, app) = app();
+    let run = app.create_run(CreateRun::default()).unwrap();
+    let id = run.info.run_id;
+    for chunk in (0..10_000).collect::<Vec<i64>>().chunks(1000) {
+        let metrics = chunk
+            .iter()
+            .map(|&s| Metric {
+                key: "loss".into(),
+                point: MetricPoint { value: if s == 4321 { 100.0 } else { 1.0 }, timestamp: s, step: s },
+            })
+            .collect();
+        app.log_batch(LogBatch { run_id: id.clone(), metrics, ..Default::default() }).unwrap();
+    }
+    let points = app.metric_history_bulk_interval(std::slice::from_ref(&id), "loss", None, Some(50)).unwrap();
+    assert!(points.len() <= 50);
+    assert_eq!(points.first().unwrap().point.step, 0);
+    assert_eq!(points.last().unwrap().point.step, 9999);
+    assert!(points.iter().any(|p| p.point.value == 100.0));
+    let err = app.metric_history_bulk_interval(&[id], "loss", None, Some(2501)).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+}
+
+#[test]
+fn param_conflicts_and_batch_limits() {
+    let (_d, app) = app();
+    let id = app.create_run(CreateRun::default()).unwrap().info.run_id;
+    app.log_param(&id, Param { key: "lr".into(), value: "1".into() }).unwrap();
+    app.log_param(&id, Param { key: "lr".into(), value: "1".into() }).unwrap();
+    let err = app.log_param(&id, Param { key: "lr".into(), value: "2".into() }).unwrap_err();
+    assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+    let too_many = (0..101).map(|i| Param { key: format!("p{i}"), value: "v".into() }).collect();
+    let err = app.log_batch(LogBatch { run_id: id.clone(), params: too_many, ..Default::default() }).unwrap_err();
+    assert!(err.message.contains("at most 100 params"), "{}", err.message);
+}
