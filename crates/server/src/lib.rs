@@ -1,1 +1,147 @@
+//! Almanac's HTTP layer: MLflow's REST wire format over [`almanac_api::App`].
+//!
+//! The layer is thin on purpose: [`routes`] maps each MLflow route to app
+//! calls, [`input`] reads requests with MLflow's leniency, [`wire`] writes
+//! MLflow's JSON. No tracking logic lives here.
 
+mod input;
+mod routes;
+mod wire;
+
+use std::future::Future;
+
+use almanac_api::{ApiError, App, ErrorCode};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodFilter, get, on};
+
+pub use input::Input;
+
+/// The MLflow release whose tracking API this server speaks. The client
+/// reads `/version` only to decide how to send trace spans.
+pub const MLFLOW_COMPAT_VERSION: &str = "3.17.2";
+
+/// Bodies above this are refused with 400 before they are read whole.
+pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+
+/// Every path prefix MLflow serves the tracking API under.
+const PREFIXES: [&str; 2] = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"];
+
+pub fn router(app: App) -> Router {
+    let mut router = Router::new()
+        .route("/health", get(|| async { "OK" }))
+        .route("/version", get(|| async { MLFLOW_COMPAT_VERSION }));
+    for prefix in ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"] {
+        router = router.route(
+            &format!("{prefix}/server-info"),
+            get(|| async {
+                json_response(
+                    StatusCode::OK,
+                    &serde_json::json!({"store_type": "SqlStore", "workspaces_enabled": false}),
+                )
+            }),
+        );
+    }
+    for prefix in PREFIXES {
+        for &(path, methods, handler) in routes::TRACKING {
+            let filter = match methods {
+                routes::Methods::Get => MethodFilter::GET,
+                routes::Methods::Post => MethodFilter::POST,
+                routes::Methods::GetOrPost => MethodFilter::GET.or(MethodFilter::POST),
+            };
+            let route = on(filter, move |state: State<App>, method: Method, query: RawQuery, body: Body| {
+                call(state, method, query, body, handler)
+            })
+            .fallback(|method: Method| async move {
+                error_response(
+                    ErrorCode::EndpointNotFound,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    format!("Method {method} is not allowed here"),
+                )
+            });
+            router = router.route(&format!("{prefix}{path}"), route);
+        }
+    }
+    router
+        .fallback(|method: Method, uri: axum::http::Uri| async move {
+            error_response(
+                ErrorCode::EndpointNotFound,
+                StatusCode::NOT_FOUND,
+                format!("No endpoint {method} {}", uri.path()),
+            )
+        })
+        .with_state(app)
+}
+
+async fn call(
+    State(app): State<App>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    body: Body,
+    handler: routes::Handler,
+) -> Response {
+    let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(b) => b,
+        Err(_) => {
+            return api_error(ApiError {
+                code: ErrorCode::InvalidParameterValue,
+                message: format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
+            });
+        }
+    };
+    let query = query.unwrap_or_default();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let input = if method == Method::GET && !query.is_empty() {
+            Ok(Input::from_query(&query))
+        } else {
+            Input::from_json(&bytes)
+        };
+        input.and_then(|input| handler(&app, &input))
+    })
+    .await;
+    match outcome {
+        Ok(Ok(value)) => json_response(StatusCode::OK, &value),
+        Ok(Err(e)) => api_error(e),
+        Err(join) => {
+            tracing::error!(error = %join, "request handler panicked");
+            api_error(ApiError { code: ErrorCode::InternalError, message: "internal error".into() })
+        }
+    }
+}
+
+fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = (status, body).into_response();
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn api_error(e: ApiError) -> Response {
+    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_server_error() {
+        tracing::error!(code = %e.code, message = %e.message, "request failed");
+    } else {
+        tracing::debug!(code = %e.code, message = %e.message, "request refused");
+    }
+    error_response(e.code, status, e.message)
+}
+
+fn error_response(code: ErrorCode, status: StatusCode, message: String) -> Response {
+    json_response(status, &serde_json::json!({"error_code": code.as_str(), "message": message}))
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then finishes the
+/// requests in flight. Every acknowledged write is already committed.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: App,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(app)).with_graceful_shutdown(shutdown).await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,289 @@
+//! The endpoint table: each MLflow route, its methods, and the function that
+//! turns its request into app calls and the result into MLflow JSON.
+
+use almanac_api::{ApiError, App, CreateRun, Error, LogBatch, SearchExperiments, SearchRuns, UpdateRun};
+use almanac_core::model::{Dataset, DatasetInput, Metric, MetricPoint, Param, RunStatus, Tag, ViewType};
+use serde_json::{Map, Value, json};
+
+use crate::input::Input;
+use crate::wire;
+
+pub type Handler = fn(&App, &Input) -> Result<Value, ApiError>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Methods {
+    Get,
+    Post,
+    GetOrPost,
+}
+
+/// Every tracking route under `/api/2.0/mlflow` (and its `/ajax-api` mirror).
+pub const TRACKING: &[(&str, Methods, Handler)] = &[
+    ("/experiments/create", Methods::Post, create_experiment),
+    ("/experiments/get", Methods::Get, get_experiment),
+    ("/experiments/get-by-name", Methods::Get, get_experiment_by_name),
+    ("/experiments/search", Methods::GetOrPost, search_experiments),
+    ("/experiments/list", Methods::Get, search_experiments),
+    ("/experiments/update", Methods::Post, update_experiment),
+    ("/experiments/delete", Methods::Post, delete_experiment),
+    ("/experiments/restore", Methods::Post, restore_experiment),
+    ("/experiments/set-experiment-tag", Methods::Post, set_experiment_tag),
+    ("/experiments/delete-experiment-tag", Methods::Post, delete_experiment_tag),
+    ("/runs/create", Methods::Post, create_run),
+    ("/runs/get", Methods::Get, get_run),
+    ("/runs/update", Methods::Post, update_run),
+    ("/runs/delete", Methods::Post, delete_run),
+    ("/runs/restore", Methods::Post, restore_run),
+    ("/runs/search", Methods::Post, search_runs),
+    ("/runs/log-metric", Methods::Post, log_metric),
+    ("/runs/log-parameter", Methods::Post, log_param),
+    ("/runs/set-tag", Methods::Post, set_tag),
+    ("/runs/delete-tag", Methods::Post, delete_tag),
+    ("/runs/log-batch", Methods::Post, log_batch),
+    ("/runs/log-inputs", Methods::Post, log_inputs),
+    ("/metrics/get-history", Methods::Get, get_metric_history),
+    ("/metrics/get-history-bulk-interval", Methods::Get, get_metric_history_bulk_interval),
+];
+
+fn empty() -> Value {
+    Value::Object(Map::new())
+}
+
+/// `{"<key>": [..], "next_page_token": ..}`, leaving out what MLflow leaves out.
+fn listing(key: &str, items: Vec<Value>, next: Option<String>) -> Value {
+    let mut m = Map::new();
+    if !items.is_empty() {
+        m.insert(key.into(), Value::Array(items));
+    }
+    if let Some(t) = next {
+        m.insert("next_page_token".into(), t.into());
+    }
+    Value::Object(m)
+}
+
+fn tags_of(input: &Input, field: &str) -> Result<Vec<Tag>, ApiError> {
+    input
+        .objects(field)?
+        .iter()
+        .map(|t| Ok(Tag { key: t.req_str("key")?, value: t.opt_str("value")?.unwrap_or_default() }))
+        .collect()
+}
+
+fn view(input: &Input, field: &str) -> Result<ViewType, ApiError> {
+    match input.opt_str(field)? {
+        None => Ok(ViewType::ActiveOnly),
+        Some(s) => ViewType::parse(&s).ok_or_else(|| {
+            Error::invalid(format!("Invalid value '{s}' for parameter '{field}': use ACTIVE_ONLY, DELETED_ONLY or ALL"))
+                .into()
+        }),
+    }
+}
+
+fn create_experiment(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let id =
+        app.create_experiment(&r.req_str("name")?, r.opt_str("artifact_location")?.as_deref(), tags_of(r, "tags")?)?;
+    Ok(json!({ "experiment_id": id }))
+}
+
+fn get_experiment(app: &App, r: &Input) -> Result<Value, ApiError> {
+    Ok(json!({ "experiment": wire::experiment(&app.experiment(&r.req_str("experiment_id")?)?) }))
+}
+
+fn get_experiment_by_name(app: &App, r: &Input) -> Result<Value, ApiError> {
+    Ok(json!({ "experiment": wire::experiment(&app.experiment_by_name(&r.req_str("experiment_name")?)?) }))
+}
+
+fn search_experiments(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let page = app.search_experiments(&SearchExperiments {
+        filter: r.opt_str("filter")?.unwrap_or_default(),
+        order_by: r.str_list("order_by")?,
+        view: view(r, "view_type")?,
+        max_results: r.opt_i64("max_results")?,
+        page_token: r.opt_str("page_token")?,
+    })?;
+    Ok(listing("experiments", page.items.iter().map(wire::experiment).collect(), page.next_page_token))
+}
+
+fn update_experiment(app: &App, r: &Input) -> Result<Value, ApiError> {
+    app.rename_experiment(&r.req_str("experiment_id")?, &r.req_str("new_name")?)?;
+    Ok(empty())
+}
+
+fn delete_experiment(app: &App, r: &Input) -> Result<Value, ApiError> {
+    app.delete_experiment(&r.req_str("experiment_id")?)?;
+    Ok(empty())
+}
+
+fn restore_experiment(app: &App, r: &Input) -> Result<Value, ApiError> {
+    app.restore_experiment(&r.req_str("experiment_id")?)?;
+    Ok(empty())
+}
+
+fn set_experiment_tag(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let tag = Tag { key: r.req_str("key")?, value: r.opt_str("value")?.unwrap_or_default() };
+    app.set_experiment_tag(&r.req_str("experiment_id")?, tag)?;
+    Ok(empty())
+}
+
+fn delete_experiment_tag(app: &App, r: &Input) -> Result<Value, ApiError> {
+    app.delete_experiment_tag(&r.req_str("experiment_id")?, &r.req_str("key")?)?;
+    Ok(empty())
+}
+
+fn create_run(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let run = app.create_run(CreateRun {
+        experiment_id: r.opt_str("experiment_id")?,
+        user_id: r.opt_str("user_id")?,
+        run_name: r.opt_str("run_name")?,
+        start_time: r.opt_i64("start_time")?,
+        tags: tags_of(r, "tags")?,
+    })?;
+    Ok(json!({ "run": wire::run(&run) }))
+}
+
+fn get_run(app: &App, r: &Input) -> Result<Value, ApiError> {
+    Ok(json!({ "run": wire::run(&app.run(&r.run_id()?)?) }))
+}
+
+fn update_run(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let status = match r.opt_str("status")? {
+        None => None,
+        Some(s) => Some(RunStatus::parse(&s).ok_or_else(|| {
+            ApiError::from(Error::invalid(format!(
+                "Invalid value '{s}' for parameter 'status': use RUNNING, SCHEDULED, FINISHED, FAILED or KILLED"
+            )))
+        })?),
+    };
+    let info = app.update_run(UpdateRun {
+        run_id: r.run_id()?,
+        status,
+        end_time: r.opt_i64("end_time")?,
+        run_name: r.opt_str("run_name")?,
+    })?;
+    Ok(json!({ "run_info": wire::run_info(&info) }))
+}
+
+fn delete_run(app: &App, r: &Input) -> Result<Value, ApiError> {
+    app.delete_run(&r.req_str("run_id")?)?;
+    Ok(empty())
+}
+
+fn restore_run(app: &App, r: &Input) -> Result<Value, ApiError> {
+    app.restore_run(&r.req_str("run_id")?)?;
+    Ok(empty())
+}
+
+fn search_runs(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let page = app.search_runs(&SearchRuns {
+        experiment_ids: r.str_list("experiment_ids")?,
+        filter: r.opt_str("filter")?.unwrap_or_default(),
+        order_by: r.str_list("order_by")?,
+        view: view(r, "run_view_type")?,
+        max_results: r.opt_i64("max_results")?,
+        page_token: r.opt_str("page_token")?,
+    })?;
+    Ok(listing("runs", page.items.iter().map(wire::run).collect(), page.next_page_token))
+}
+
+fn metric_of(m: &Input) -> Result<Metric, ApiError> {
+    Ok(Metric {
+        key: m.req_str("key")?,
+        point: MetricPoint {
+            value: m.req_f64("value")?,
+            timestamp: m.req_i64("timestamp")?,
+            step: m.opt_i64("step")?.unwrap_or(0),
+        },
+    })
+}
+
+fn log_metric(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let metric = metric_of(r)?;
+    app.log_metric(&r.run_id()?, metric)?;
+    Ok(empty())
+}
+
+fn log_param(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let param = Param { key: r.req_str("key")?, value: r.opt_str("value")?.unwrap_or_default() };
+    app.log_param(&r.run_id()?, param)?;
+    Ok(empty())
+}
+
+fn set_tag(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let tag = Tag { key: r.req_str("key")?, value: r.opt_str("value")?.unwrap_or_default() };
+    app.set_tag(&r.run_id()?, tag)?;
+    Ok(empty())
+}
+
+fn delete_tag(app: &App, r: &Input) -> Result<Value, ApiError> {
+    app.delete_tag(&r.req_str("run_id")?, &r.req_str("key")?)?;
+    Ok(empty())
+}
+
+fn log_batch(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let run_id = r.run_id()?;
+    let metrics = r.objects("metrics")?.iter().map(metric_of).collect::<Result<_, _>>()?;
+    let params = r
+        .objects("params")?
+        .iter()
+        .map(|p| Ok(Param { key: p.req_str("key")?, value: p.opt_str("value")?.unwrap_or_default() }))
+        .collect::<Result<_, ApiError>>()?;
+    let tags = tags_of(r, "tags")?;
+    app.log_batch(LogBatch { run_id, metrics, params, tags })?;
+    Ok(empty())
+}
+
+fn log_inputs(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let run_id = r.req_str("run_id")?;
+    let datasets = r
+        .objects("datasets")?
+        .iter()
+        .map(|d| {
+            let ds = d.object("dataset")?.ok_or_else(|| {
+                ApiError::from(Error::invalid("Missing value for required parameter 'datasets[].dataset'."))
+            })?;
+            Ok(DatasetInput {
+                dataset: Dataset {
+                    name: ds.req_str("name")?,
+                    digest: ds.req_str("digest")?,
+                    source_type: ds.req_str("source_type")?,
+                    source: ds.req_str("source")?,
+                    schema: ds.opt_str("schema")?,
+                    profile: ds.opt_str("profile")?,
+                },
+                tags: tags_of(d, "tags")?,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    app.log_inputs(&run_id, datasets)?;
+    Ok(empty())
+}
+
+fn get_metric_history(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let key = r.req_str("metric_key")?;
+    let page =
+        app.metric_history(&r.run_id()?, &key, r.opt_i64("max_results")?, r.opt_str("page_token")?.as_deref())?;
+    Ok(listing("metrics", page.items.iter().map(|p| wire::point(&key, p)).collect(), page.next_page_token))
+}
+
+fn get_metric_history_bulk_interval(app: &App, r: &Input) -> Result<Value, ApiError> {
+    let key = r.req_str("metric_key")?;
+    let steps = match (r.opt_i64("start_step")?, r.opt_i64("end_step")?) {
+        (Some(s), Some(e)) => Some((s, e)),
+        (None, None) => None,
+        _ => {
+            return Err(
+                Error::invalid("If either start step or end step are specified, both must be specified.").into()
+            );
+        }
+    };
+    let points = app.metric_history_bulk_interval(&r.str_list("run_ids")?, &key, steps, r.opt_i64("max_results")?)?;
+    let items = points
+        .iter()
+        .map(|p| {
+            let mut v = wire::point(&p.key, &p.point);
+            v["run_id"] = p.run_id.clone().into();
+            v
+        })
+        .collect();
+    Ok(listing("metrics", items, None))
+}

@@ -1,0 +1,102 @@
+//! Domain → MLflow JSON. Field names and presence follow MLflow's
+//! `message_to_json`: unset optionals and empty lists are left out.
+
+use almanac_core::model::{DatasetInput, Experiment, Metric, MetricPoint, Param, Run, RunInfo, Tag};
+use serde_json::{Map, Value, json};
+
+/// NaN and ±infinity as the strings protobuf's JSON mapping uses.
+pub fn float(v: f64) -> Value {
+    if v.is_nan() {
+        Value::from("NaN")
+    } else if v.is_infinite() {
+        Value::from(if v > 0.0 { "Infinity" } else { "-Infinity" })
+    } else {
+        serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
+    }
+}
+
+fn key_values<'a>(items: impl Iterator<Item = (&'a str, &'a str)>) -> Value {
+    Value::Array(items.map(|(k, v)| json!({"key": k, "value": v})).collect())
+}
+
+fn tags(t: &[Tag]) -> Value {
+    key_values(t.iter().map(|t| (t.key.as_str(), t.value.as_str())))
+}
+
+fn params(p: &[Param]) -> Value {
+    key_values(p.iter().map(|p| (p.key.as_str(), p.value.as_str())))
+}
+
+/// Inserts `value` unless it is an empty list.
+fn put(map: &mut Map<String, Value>, key: &str, value: Value) {
+    if !matches!(&value, Value::Array(a) if a.is_empty()) {
+        map.insert(key.to_string(), value);
+    }
+}
+
+pub fn experiment(e: &Experiment) -> Value {
+    let mut m = Map::new();
+    m.insert("experiment_id".into(), e.experiment_id.clone().into());
+    m.insert("name".into(), e.name.clone().into());
+    m.insert("artifact_location".into(), e.artifact_location.clone().into());
+    m.insert("lifecycle_stage".into(), e.lifecycle_stage.as_str().into());
+    m.insert("last_update_time".into(), e.last_update_time.into());
+    m.insert("creation_time".into(), e.creation_time.into());
+    put(&mut m, "tags", tags(&e.tags));
+    Value::Object(m)
+}
+
+pub fn point(key: &str, p: &MetricPoint) -> Value {
+    json!({"key": key, "value": float(p.value), "timestamp": p.timestamp, "step": p.step})
+}
+
+fn metric(m: &Metric) -> Value {
+    point(&m.key, &m.point)
+}
+
+pub fn run_info(i: &RunInfo) -> Value {
+    let mut m = Map::new();
+    m.insert("run_uuid".into(), i.run_id.clone().into());
+    m.insert("experiment_id".into(), i.experiment_id.clone().into());
+    m.insert("run_name".into(), i.run_name.clone().into());
+    m.insert("user_id".into(), i.user_id.clone().into());
+    m.insert("status".into(), i.status.as_str().into());
+    m.insert("start_time".into(), i.start_time.into());
+    if let Some(end) = i.end_time.filter(|e| *e != 0) {
+        m.insert("end_time".into(), end.into());
+    }
+    if !i.artifact_uri.is_empty() {
+        m.insert("artifact_uri".into(), i.artifact_uri.clone().into());
+    }
+    m.insert("lifecycle_stage".into(), i.lifecycle_stage.as_str().into());
+    m.insert("run_id".into(), i.run_id.clone().into());
+    Value::Object(m)
+}
+
+fn dataset_input(d: &DatasetInput) -> Value {
+    let mut ds = Map::new();
+    ds.insert("name".into(), d.dataset.name.clone().into());
+    ds.insert("digest".into(), d.dataset.digest.clone().into());
+    ds.insert("source_type".into(), d.dataset.source_type.clone().into());
+    ds.insert("source".into(), d.dataset.source.clone().into());
+    if let Some(s) = &d.dataset.schema {
+        ds.insert("schema".into(), s.clone().into());
+    }
+    if let Some(p) = &d.dataset.profile {
+        ds.insert("profile".into(), p.clone().into());
+    }
+    let mut m = Map::new();
+    put(&mut m, "tags", tags(&d.tags));
+    m.insert("dataset".into(), Value::Object(ds));
+    Value::Object(m)
+}
+
+pub fn run(r: &Run) -> Value {
+    let mut data = Map::new();
+    put(&mut data, "metrics", Value::Array(r.metrics.iter().map(metric).collect()));
+    put(&mut data, "params", params(&r.params));
+    put(&mut data, "tags", tags(&r.tags));
+    let mut inputs = Map::new();
+    put(&mut inputs, "dataset_inputs", Value::Array(r.inputs.iter().map(dataset_input).collect()));
+    json!({"info": run_info(&r.info), "data": data, "inputs": inputs, "outputs": {}})
+}
