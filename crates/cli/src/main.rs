@@ -1,1 +1,151 @@
-fn main() {}
+//! `almanac`: the command line and the tracking server in one binary.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use almanac_api::{App, OsEntropy, SystemClock};
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+/// Almanac: MLflow-compatible experiment tracking in a local folder.
+///
+/// Point the official `mlflow` Python client at `almanac serve` and it logs
+/// experiments, runs, params, metrics and tags into the store, a folder
+/// holding a SQLite database. Nothing else to install or start.
+#[derive(Parser)]
+#[command(name = "almanac", version, propagate_version = true)]
+#[command(after_help = "Examples:
+  almanac serve                         # track into the default store on 127.0.0.1:5000
+  almanac --store ./runs serve --port 5001
+  MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py")]
+struct Cli {
+    /// The store folder. Defaults to $ALMANAC_HOME, else the OS data
+    /// directory (e.g. ~/.local/share/almanac).
+    #[arg(long, global = true, value_name = "DIR")]
+    store: Option<PathBuf>,
+
+    /// Log filter, e.g. `info`, `debug`, `almanac_server=debug`. Also read
+    /// from RUST_LOG.
+    #[arg(long, global = true, value_name = "FILTER")]
+    log: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the MLflow-compatible tracking server.
+    ///
+    /// Prints the tracking URI to export as MLFLOW_TRACKING_URI. Stops
+    /// cleanly on Ctrl-C or SIGTERM; every write it acknowledged is on disk.
+    Serve {
+        /// Address to bind. Only loopback addresses unless --allow-remote.
+        #[arg(long, default_value = "127.0.0.1")]
+        host: IpAddr,
+        /// Port to listen on; 0 picks a free one.
+        #[arg(long, default_value_t = 5000)]
+        port: u16,
+        /// Allow binding a non-loopback address. There is no authentication
+        /// yet: anyone who can reach the port can read and write the store.
+        #[arg(long)]
+        allow_remote: bool,
+    },
+}
+
+fn store_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
+    if let Some(dir) = flag {
+        return Ok(dir);
+    }
+    if let Some(home) = std::env::var_os("ALMANAC_HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    dirs::data_dir().map(|d| d.join("almanac")).context("no OS data directory; pass --store DIR or set ALMANAC_HOME")
+}
+
+fn init_tracing(filter: Option<&str>) {
+    let filter = filter
+        .map(tracing_subscriber::EnvFilter::new)
+        .or_else(|| tracing_subscriber::EnvFilter::try_from_default_env().ok())
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_tracing(cli.log.as_deref());
+    let store = store_dir(cli.store)?;
+    match cli.command {
+        Command::Serve { host, port, allow_remote } => serve(store, host, port, allow_remote),
+    }
+}
+
+fn serve(store: PathBuf, host: IpAddr, port: u16, allow_remote: bool) -> Result<()> {
+    if !host.is_loopback() && !allow_remote {
+        bail!(
+            "refusing to bind {host}: it is not a loopback address and Almanac has no authentication yet. \
+             Pass --allow-remote to expose the store to the network anyway."
+        );
+    }
+    let app = App::open(&store, Box::new(SystemClock), Box::new(OsEntropy))
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+        .with_context(|| format!("cannot open the store at {}", store.display()))?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let addr = SocketAddr::new(host, port);
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        let bound = listener.local_addr().context("no local address")?;
+        let uri_host = if bound.ip().is_ipv6() { format!("[{}]", bound.ip()) } else { bound.ip().to_string() };
+        println!("Almanac tracking server");
+        println!("  store: {}", store.display());
+        println!("  export MLFLOW_TRACKING_URI=http://{uri_host}:{}", bound.port());
+        use std::io::Write;
+        std::io::stdout().flush().ok();
+        tracing::info!(%bound, store = %store.display(), "listening");
+        almanac_server::serve(listener, app, shutdown_signal()).await.context("server failed")?;
+        tracing::info!("stopped cleanly");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_flag_is_global() {
+        for args in [["almanac", "--store", "/x", "serve"], ["almanac", "serve", "--store", "/x"]] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            assert_eq!(cli.store, Some(PathBuf::from("/x")));
+        }
+    }
+
+    #[test]
+    fn help_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

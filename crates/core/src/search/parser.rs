@@ -234,8 +234,7 @@ impl Parser {
             },
         };
         check_types(&key, op, &value)
-            .map_err(|(m, at_value)| self.error_at(if at_value { value_pos } else { key_pos.max(0) }, m))?;
-        let _ = op_pos;
+            .map_err(|(m, at_value)| self.error_at(if at_value { value_pos } else { key_pos }, m))?;
         Ok(Comparison { key, op, value })
     }
 
