@@ -12,6 +12,8 @@ pub struct Input {
     fields: Map<String, Value>,
     /// Where these fields sit in the request, for messages: "" or "metrics[3].".
     path: String,
+    /// Query strings repeat keys; only there may a scalar arrive as a list.
+    from_query: bool,
 }
 
 fn missing(name: &str) -> ApiError {
@@ -37,7 +39,7 @@ fn wrong_type(name: &str, v: &Value) -> ApiError {
 impl Input {
     pub fn from_json(body: &[u8]) -> Result<Input, ApiError> {
         if body.iter().all(|b| b.is_ascii_whitespace()) {
-            return Ok(Input { fields: Map::new(), path: String::new() });
+            return Ok(Input { fields: Map::new(), path: String::new(), from_query: false });
         }
         let value: Value = serde_json::from_slice(body).map_err(|e| {
             ApiError::from(Error::new(
@@ -56,8 +58,8 @@ impl Input {
             other => other,
         };
         match value {
-            Value::Object(fields) => Ok(Input { fields, path: String::new() }),
-            Value::Null => Ok(Input { fields: Map::new(), path: String::new() }),
+            Value::Object(fields) => Ok(Input { fields, path: String::new(), from_query: false }),
+            Value::Null => Ok(Input { fields: Map::new(), path: String::new(), from_query: false }),
             other => Err(Error::new(
                 almanac_api::ErrorCode::MalformedRequest,
                 format!("The request body must be a JSON object, not {}", wrong_type("body", &other)),
@@ -82,7 +84,7 @@ impl Input {
                 }
             }
         }
-        Input { fields, path: String::new() }
+        Input { fields, path: String::new(), from_query: true }
     }
 
     fn name(&self, field: &str) -> String {
@@ -98,7 +100,7 @@ impl Input {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             // A query string repeats a scalar only by mistake: take the first, as Flask does.
-            Some(Value::Array(items)) if matches!(items.first(), Some(Value::String(_))) => {
+            Some(Value::Array(items)) if self.from_query && matches!(items.first(), Some(Value::String(_))) => {
                 Ok(items.first().and_then(|v| v.as_str()).map(str::to_string))
             }
             Some(v) => Err(wrong_type(&self.name(field), v)),
@@ -123,7 +125,7 @@ impl Input {
     pub fn opt_i64(&self, field: &str) -> Result<Option<i64>, ApiError> {
         let v = match self.get(field) {
             None => return Ok(None),
-            Some(Value::Array(items)) => match items.first() {
+            Some(Value::Array(items)) if self.from_query => match items.first() {
                 Some(v) => v,
                 None => return Ok(None),
             },
@@ -190,9 +192,11 @@ impl Input {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| match v {
-                    Value::Object(fields) => {
-                        Ok(Input { fields: fields.clone(), path: format!("{}[{i}].", self.name(field)) })
-                    }
+                    Value::Object(fields) => Ok(Input {
+                        fields: fields.clone(),
+                        path: format!("{}[{i}].", self.name(field)),
+                        from_query: false,
+                    }),
                     other => Err(wrong_type(&format!("{}[{i}]", self.name(field)), other)),
                 })
                 .collect(),
@@ -205,7 +209,7 @@ impl Input {
         match self.get(field) {
             None => Ok(None),
             Some(Value::Object(fields)) => {
-                Ok(Some(Input { fields: fields.clone(), path: format!("{}.", self.name(field)) }))
+                Ok(Some(Input { fields: fields.clone(), path: format!("{}.", self.name(field)), from_query: false }))
             }
             Some(v) => Err(wrong_type(&self.name(field), v)),
         }
