@@ -42,6 +42,10 @@ struct Args {
     /// Seconds of log-batch load per server.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Keep the servers' stores in this folder instead of a temporary one
+    /// (to inspect them afterwards).
+    #[arg(long, value_name = "DIR")]
+    keep: Option<PathBuf>,
     /// Points in the get-history benchmark.
     #[arg(long, default_value_t = 100_000)]
     history_points: usize,
@@ -124,7 +128,11 @@ async fn post(http: &reqwest::Client, base: &str, path: &str, body: &Value) -> R
 }
 
 async fn create_run(http: &reqwest::Client, base: &str, exp: &str) -> Result<String> {
-    let v = post(http, base, "/runs/create", &json!({"experiment_id": exp, "start_time": 1})).await?;
+    create_run_at(http, base, exp, 1).await
+}
+
+async fn create_run_at(http: &reqwest::Client, base: &str, exp: &str, start_time: usize) -> Result<String> {
+    let v = post(http, base, "/runs/create", &json!({"experiment_id": exp, "start_time": start_time})).await?;
     Ok(v["run"]["info"]["run_id"].as_str().context("no run id")?.to_string())
 }
 
@@ -199,7 +207,7 @@ async fn populate(http: &reqwest::Client, base: &str, exp: &str, n: usize, concu
                 if i >= n {
                     return anyhow::Ok(());
                 }
-                let run = create_run(&http, &base, &exp).await?;
+                let run = create_run_at(&http, &base, &exp, 1_700_000_000_000 + i).await?;
                 let acc = ((i * 7919) % 10_000) as f64 / 10_000.0;
                 let body = json!({
                     "run_id": run,
@@ -236,6 +244,20 @@ async fn search_p50(http: &reqwest::Client, base: &str, exp: &str) -> Result<Dur
     Ok(percentile(&mut samples, 0.5))
 }
 
+#[derive(serde::Deserialize)]
+struct HistoryPage {
+    #[serde(default)]
+    metrics: Vec<HistoryPoint>,
+    next_page_token: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[allow(dead_code)] // read to make the parse honest, never inspected
+struct HistoryPoint {
+    step: i64,
+    value: Value,
+}
+
 /// Full retrieval of a metric's history, paging as the mlflow client does.
 async fn history(http: &reqwest::Client, base: &str, points: usize) -> Result<Duration> {
     let exp = create_experiment(http, base, "history").await?;
@@ -255,11 +277,13 @@ async fn history(http: &reqwest::Client, base: &str, points: usize) -> Result<Du
             if let Some(tok) = &token {
                 q.push(("page_token", tok.clone()));
             }
-            let v: Value =
-                http.get(format!("{base}/api/2.0/mlflow/metrics/get-history")).query(&q).send().await?.json().await?;
-            got += v["metrics"].as_array().map_or(0, |m| m.len());
-            match v["next_page_token"].as_str() {
-                Some(tok) if !tok.is_empty() => token = Some(tok.to_string()),
+            // Parse what a client needs (steps, values, token) into typed rows.
+            let bytes =
+                http.get(format!("{base}/api/2.0/mlflow/metrics/get-history")).query(&q).send().await?.bytes().await?;
+            let page: HistoryPage = serde_json::from_slice(&bytes)?;
+            got += page.metrics.len();
+            match page.next_page_token {
+                Some(tok) if !tok.is_empty() => token = Some(tok),
                 _ => break,
             }
         }
@@ -303,17 +327,24 @@ fn print_table(rows: &[Row]) {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
-    let dir = tempfile::tempdir()?;
+    let temp = tempfile::tempdir()?;
+    let dir = match &args.keep {
+        Some(d) => {
+            std::fs::create_dir_all(d)?;
+            d.clone()
+        }
+        None => temp.path().to_path_buf(),
+    };
     let http = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
     let mut rows = Vec::new();
 
-    let almanac = start_almanac(&http, &args.almanac, dir.path()).await?;
+    let almanac = start_almanac(&http, &args.almanac, &dir).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let idle = rss_mb(almanac.child.id()).unwrap_or(f64::NAN);
     let mlflow = match &args.mlflow {
         Some(bin) => {
             eprintln!("starting mlflow server...");
-            Some(start_mlflow(&http, bin, dir.path()).await?)
+            Some(start_mlflow(&http, bin, &dir).await?)
         }
         None => None,
     };

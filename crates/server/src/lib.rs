@@ -103,7 +103,7 @@ async fn call(
     })
     .await;
     match outcome {
-        Ok(Ok(value)) => json_response(StatusCode::OK, &value),
+        Ok(Ok(body)) => json_bytes(StatusCode::OK, body),
         Ok(Err(e)) => api_error(e),
         Err(join) => {
             tracing::error!(error = %join, "request handler panicked");
@@ -113,7 +113,10 @@ async fn call(
 }
 
 fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
-    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    json_bytes(status, serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()))
+}
+
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     let mut response = (status, body).into_response();
     response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response

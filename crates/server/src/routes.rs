@@ -8,7 +8,8 @@ use serde_json::{Map, Value, json};
 use crate::input::Input;
 use crate::wire;
 
-pub type Handler = fn(&App, &Input) -> Result<Value, ApiError>;
+/// A route's body: the serialized JSON reply, or the error to send.
+pub type Handler = fn(&App, &Input) -> Result<Vec<u8>, ApiError>;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Methods {
@@ -45,6 +46,13 @@ pub const TRACKING: &[(&str, Methods, Handler)] = &[
     ("/metrics/get-history-bulk-interval", Methods::Get, get_metric_history_bulk_interval),
 ];
 
+fn reply(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
+    serde_json::to_vec(value).map_err(|e| ApiError {
+        code: almanac_api::ErrorCode::InternalError,
+        message: format!("cannot encode reply: {e}"),
+    })
+}
+
 fn empty() -> Value {
     Value::Object(Map::new())
 }
@@ -79,21 +87,21 @@ fn view(input: &Input, field: &str) -> Result<ViewType, ApiError> {
     }
 }
 
-fn create_experiment(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn create_experiment(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let id =
         app.create_experiment(&r.req_str("name")?, r.opt_str("artifact_location")?.as_deref(), tags_of(r, "tags")?)?;
-    Ok(json!({ "experiment_id": id }))
+    reply(&json!({ "experiment_id": id }))
 }
 
-fn get_experiment(app: &App, r: &Input) -> Result<Value, ApiError> {
-    Ok(json!({ "experiment": wire::experiment(&app.experiment(&r.req_str("experiment_id")?)?) }))
+fn get_experiment(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    reply(&json!({ "experiment": wire::experiment(&app.experiment(&r.req_str("experiment_id")?)?) }))
 }
 
-fn get_experiment_by_name(app: &App, r: &Input) -> Result<Value, ApiError> {
-    Ok(json!({ "experiment": wire::experiment(&app.experiment_by_name(&r.req_str("experiment_name")?)?) }))
+fn get_experiment_by_name(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    reply(&json!({ "experiment": wire::experiment(&app.experiment_by_name(&r.req_str("experiment_name")?)?) }))
 }
 
-fn search_experiments(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn search_experiments(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let page = app.search_experiments(&SearchExperiments {
         filter: r.opt_str("filter")?.unwrap_or_default(),
         order_by: r.str_list("order_by")?,
@@ -101,36 +109,36 @@ fn search_experiments(app: &App, r: &Input) -> Result<Value, ApiError> {
         max_results: r.opt_i64("max_results")?,
         page_token: r.opt_str("page_token")?,
     })?;
-    Ok(listing("experiments", page.items.iter().map(wire::experiment).collect(), page.next_page_token))
+    reply(&listing("experiments", page.items.iter().map(wire::experiment).collect(), page.next_page_token))
 }
 
-fn update_experiment(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn update_experiment(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     app.rename_experiment(&r.req_str("experiment_id")?, &r.req_str("new_name")?)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn delete_experiment(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn delete_experiment(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     app.delete_experiment(&r.req_str("experiment_id")?)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn restore_experiment(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn restore_experiment(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     app.restore_experiment(&r.req_str("experiment_id")?)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn set_experiment_tag(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn set_experiment_tag(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let tag = Tag { key: r.req_str("key")?, value: r.opt_str("value")?.unwrap_or_default() };
     app.set_experiment_tag(&r.req_str("experiment_id")?, tag)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn delete_experiment_tag(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn delete_experiment_tag(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     app.delete_experiment_tag(&r.req_str("experiment_id")?, &r.req_str("key")?)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn create_run(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn create_run(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let run = app.create_run(CreateRun {
         experiment_id: r.opt_str("experiment_id")?,
         user_id: r.opt_str("user_id")?,
@@ -138,14 +146,14 @@ fn create_run(app: &App, r: &Input) -> Result<Value, ApiError> {
         start_time: r.opt_i64("start_time")?,
         tags: tags_of(r, "tags")?,
     })?;
-    Ok(json!({ "run": wire::run(&run) }))
+    reply(&json!({ "run": wire::run(&run) }))
 }
 
-fn get_run(app: &App, r: &Input) -> Result<Value, ApiError> {
-    Ok(json!({ "run": wire::run(&app.run(&r.run_id()?)?) }))
+fn get_run(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    reply(&json!({ "run": wire::run(&app.run(&r.run_id()?)?) }))
 }
 
-fn update_run(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn update_run(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let status = match r.opt_str("status")? {
         None => None,
         Some(s) => Some(RunStatus::parse(&s).ok_or_else(|| {
@@ -160,20 +168,20 @@ fn update_run(app: &App, r: &Input) -> Result<Value, ApiError> {
         end_time: r.opt_i64("end_time")?,
         run_name: r.opt_str("run_name")?,
     })?;
-    Ok(json!({ "run_info": wire::run_info(&info) }))
+    reply(&json!({ "run_info": wire::run_info(&info) }))
 }
 
-fn delete_run(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn delete_run(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     app.delete_run(&r.req_str("run_id")?)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn restore_run(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn restore_run(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     app.restore_run(&r.req_str("run_id")?)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn search_runs(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn search_runs(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let page = app.search_runs(&SearchRuns {
         experiment_ids: r.str_list("experiment_ids")?,
         filter: r.opt_str("filter")?.unwrap_or_default(),
@@ -182,7 +190,7 @@ fn search_runs(app: &App, r: &Input) -> Result<Value, ApiError> {
         max_results: r.opt_i64("max_results")?,
         page_token: r.opt_str("page_token")?,
     })?;
-    Ok(listing("runs", page.items.iter().map(wire::run).collect(), page.next_page_token))
+    reply(&listing("runs", page.items.iter().map(wire::run).collect(), page.next_page_token))
 }
 
 fn metric_of(m: &Input) -> Result<Metric, ApiError> {
@@ -196,30 +204,30 @@ fn metric_of(m: &Input) -> Result<Metric, ApiError> {
     })
 }
 
-fn log_metric(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn log_metric(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let metric = metric_of(r)?;
     app.log_metric(&r.run_id()?, metric)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn log_param(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn log_param(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let param = Param { key: r.req_str("key")?, value: r.opt_str("value")?.unwrap_or_default() };
     app.log_param(&r.run_id()?, param)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn set_tag(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn set_tag(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let tag = Tag { key: r.req_str("key")?, value: r.opt_str("value")?.unwrap_or_default() };
     app.set_tag(&r.run_id()?, tag)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn delete_tag(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn delete_tag(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     app.delete_tag(&r.req_str("run_id")?, &r.req_str("key")?)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn log_batch(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn log_batch(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let run_id = r.run_id()?;
     let metrics = r.objects("metrics")?.iter().map(metric_of).collect::<Result<_, _>>()?;
     let params = r
@@ -229,10 +237,10 @@ fn log_batch(app: &App, r: &Input) -> Result<Value, ApiError> {
         .collect::<Result<_, ApiError>>()?;
     let tags = tags_of(r, "tags")?;
     app.log_batch(LogBatch { run_id, metrics, params, tags })?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn log_inputs(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn log_inputs(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let run_id = r.req_str("run_id")?;
     let datasets = r
         .objects("datasets")?
@@ -255,17 +263,20 @@ fn log_inputs(app: &App, r: &Input) -> Result<Value, ApiError> {
         })
         .collect::<Result<_, ApiError>>()?;
     app.log_inputs(&run_id, datasets)?;
-    Ok(empty())
+    reply(&empty())
 }
 
-fn get_metric_history(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn get_metric_history(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let key = r.req_str("metric_key")?;
     let page =
         app.metric_history(&r.run_id()?, &key, r.opt_i64("max_results")?, r.opt_str("page_token")?.as_deref())?;
-    Ok(listing("metrics", page.items.iter().map(|p| wire::point(&key, p)).collect(), page.next_page_token))
+    // Histories run to millions of points: serialize them straight from the
+    // points, not through an intermediate JSON tree.
+    let metrics = page.items.iter().map(|p| wire::PointOut::new(&key, p, None)).collect();
+    reply(&wire::Points { metrics, next_page_token: page.next_page_token })
 }
 
-fn get_metric_history_bulk_interval(app: &App, r: &Input) -> Result<Value, ApiError> {
+fn get_metric_history_bulk_interval(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let key = r.req_str("metric_key")?;
     let steps = match (r.opt_i64("start_step")?, r.opt_i64("end_step")?) {
         (Some(s), Some(e)) => Some((s, e)),
@@ -277,13 +288,6 @@ fn get_metric_history_bulk_interval(app: &App, r: &Input) -> Result<Value, ApiEr
         }
     };
     let points = app.metric_history_bulk_interval(&r.str_list("run_ids")?, &key, steps, r.opt_i64("max_results")?)?;
-    let items = points
-        .iter()
-        .map(|p| {
-            let mut v = wire::point(&p.key, &p.point);
-            v["run_id"] = p.run_id.clone().into();
-            v
-        })
-        .collect();
-    Ok(listing("metrics", items, None))
+    let metrics = points.iter().map(|p| wire::PointOut::new(&p.key, &p.point, Some(&p.run_id))).collect();
+    reply(&wire::Points { metrics, next_page_token: None })
 }

@@ -2,6 +2,7 @@
 //! `message_to_json`: unset optionals and empty lists are left out.
 
 use almanac_core::model::{DatasetInput, Experiment, Metric, MetricPoint, Param, Run, RunInfo, Tag};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// NaN and ±infinity as the strings protobuf's JSON mapping uses.
@@ -99,4 +100,31 @@ pub fn run(r: &Run) -> Value {
     let mut inputs = Map::new();
     put(&mut inputs, "dataset_inputs", Value::Array(r.inputs.iter().map(dataset_input).collect()));
     json!({"info": run_info(&r.info), "data": data, "inputs": inputs, "outputs": {}})
+}
+
+/// One metric point on the wire, serialized without building a JSON tree.
+#[derive(Serialize)]
+pub struct PointOut<'a> {
+    key: &'a str,
+    #[serde(serialize_with = "almanac_core::model::float_text::serialize")]
+    value: f64,
+    timestamp: i64,
+    step: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_id: Option<&'a str>,
+}
+
+impl<'a> PointOut<'a> {
+    pub fn new(key: &'a str, p: &MetricPoint, run_id: Option<&'a str>) -> Self {
+        PointOut { key, value: p.value, timestamp: p.timestamp, step: p.step, run_id }
+    }
+}
+
+/// `{"metrics": [...], "next_page_token": ...}`, empty parts left out.
+#[derive(Serialize)]
+pub struct Points<'a> {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<PointOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_page_token: Option<String>,
 }

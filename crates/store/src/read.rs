@@ -205,18 +205,7 @@ fn search_run_pks(c: &Connection, q: &RunQuery) -> Result<Vec<i64>> {
         return Ok(Vec::new());
     }
     let mut sql = Sql::default();
-    let experiments = sql.bind_json_list(&q.experiment_ids);
-    let mut text = format!(
-        "SELECT r.pk FROM runs r WHERE r.experiment_id IN (SELECT value FROM json_each({experiments})) AND r.lifecycle_stage IN {}",
-        view_stages(q.view)
-    );
-    if let Some(f) = &q.filter {
-        text.push_str(" AND ");
-        text.push_str(&search_sql::run_filter(f, &mut sql));
-    }
-    text.push_str(" ORDER BY ");
-    text.push_str(&search_sql::run_order(&q.order_by, &mut sql));
-    text.push_str(&format!(" LIMIT {} OFFSET {}", q.limit.saturating_add(1), q.offset));
+    let text = search_sql::run_select(q, &mut sql);
     let mut stmt = c.prepare(&text)?;
     let pks = stmt
         .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?

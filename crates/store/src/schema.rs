@@ -53,7 +53,8 @@ const MIGRATIONS: &[&str] = &[
         artifact_uri    TEXT NOT NULL,
         lifecycle_stage TEXT NOT NULL
     );
-    CREATE INDEX runs_by_experiment ON runs(experiment_id, start_time);
+    -- Serves the default order (start_time DESC, run_id) within an experiment.
+    CREATE INDEX runs_by_experiment ON runs(experiment_id, start_time DESC, run_id);
 
     CREATE TABLE params (
         run_pk INTEGER NOT NULL REFERENCES runs(pk),

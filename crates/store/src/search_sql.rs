@@ -1,7 +1,10 @@
 //! Compiles the search AST to SQL. Every value is bound as a numbered
 //! parameter (`?N`), never spliced into the text.
 
+use almanac_core::model::ViewType;
 use almanac_core::search::{Attribute, CompareOp, Comparison, DatasetField, Filter, Key, Literal, OrderBy};
+
+use crate::read::RunQuery;
 use rusqlite::types::Value;
 
 #[derive(Default)]
@@ -69,21 +72,20 @@ fn compare(column: &str, op: CompareOp, value: &Literal, sql: &mut Sql) -> Strin
 /// A key-value side table (params, tags, latest metrics): a run matches when
 /// it has the key and the value compares true; `IS NULL` means "has no such
 /// key". This is MLflow's join semantics: `!=` never matches a run that lacks
-/// the key.
+/// the key. Correlated `EXISTS` lookups hit the side table's primary key, and
+/// let SQLite stop scanning as soon as a page is full.
 fn keyed(table: &str, owner: &str, outer: &str, name: &str, c: &Comparison, sql: &mut Sql) -> String {
     let key = sql.bind(name.to_string());
+    let lookup = format!("SELECT 1 FROM {table} k WHERE k.{owner} = {outer} AND k.key = {key}");
     match c.op {
-        CompareOp::IsNull => format!("{outer} NOT IN (SELECT {owner} FROM {table} WHERE key = {key})"),
-        CompareOp::IsNotNull => format!("{outer} IN (SELECT {owner} FROM {table} WHERE key = {key})"),
+        CompareOp::IsNull => format!("NOT EXISTS ({lookup})"),
+        CompareOp::IsNotNull => format!("EXISTS ({lookup})"),
         // NaN is stored as NULL with is_nan set; it is "not equal" to every number.
         CompareOp::Ne if table == "latest_metrics" => {
-            let cond = compare("value", CompareOp::Ne, &c.value, sql);
-            format!("{outer} IN (SELECT {owner} FROM {table} WHERE key = {key} AND ({cond} OR is_nan = 1))")
+            let cond = compare("k.value", CompareOp::Ne, &c.value, sql);
+            format!("EXISTS ({lookup} AND ({cond} OR k.is_nan = 1))")
         }
-        op => {
-            let cond = compare("value", op, &c.value, sql);
-            format!("{outer} IN (SELECT {owner} FROM {table} WHERE key = {key} AND {cond})")
-        }
+        op => format!("EXISTS ({lookup} AND {})", compare("k.value", op, &c.value, sql)),
     }
 }
 
@@ -102,10 +104,10 @@ pub(crate) fn run_filter(f: &Filter, sql: &mut Sql) -> String {
                     DatasetField::Digest => "d.digest",
                     DatasetField::Context => "i.context",
                 };
-                let from = "SELECT i.run_pk FROM run_inputs i JOIN datasets d ON d.pk = i.dataset_pk";
+                let from = "SELECT 1 FROM run_inputs i JOIN datasets d ON d.pk = i.dataset_pk WHERE i.run_pk = r.pk";
                 match c.op {
-                    CompareOp::IsNull => format!("r.pk NOT IN ({from} WHERE {column} IS NOT NULL)"),
-                    op => format!("r.pk IN ({from} WHERE {})", compare(column, op, &c.value, sql)),
+                    CompareOp::IsNull => format!("NOT EXISTS ({from} AND {column} IS NOT NULL)"),
+                    op => format!("EXISTS ({from} AND {})", compare(column, op, &c.value, sql)),
                 }
             }
         },
@@ -132,43 +134,93 @@ fn run_column(a: Attribute) -> &'static str {
     }
 }
 
-/// ORDER BY for runs. Runs lacking an ordered key (or holding NaN) sort
-/// last in both directions, as in MLflow. Ties fall back to start_time
-/// DESC, then run_id, so paging is stable.
-pub(crate) fn run_order(order: &[OrderBy], sql: &mut Sql) -> String {
+/// The whole run search: `SELECT r.pk FROM runs r ... ORDER BY ... LIMIT`.
+pub(crate) fn run_select(q: &RunQuery, sql: &mut Sql) -> String {
+    let mut wheres = Vec::new();
+    // One experiment (the common case) as `=`, so the (experiment_id,
+    // start_time, run_id) index also serves the default order.
+    match q.experiment_ids.as_slice() {
+        [one] => wheres.push(format!("r.experiment_id = {}", sql.bind(one.clone()))),
+        many => wheres.push(format!("r.experiment_id IN (SELECT value FROM json_each({}))", sql.bind_json_list(many))),
+    }
+    wheres.push(format!("r.lifecycle_stage IN {}", view_stages(q.view)));
+    if let Some(f) = &q.filter {
+        wheres.push(run_filter(f, sql));
+    }
+    let (joins, order) = run_order(&q.order_by, q.filter.as_ref(), sql);
+    format!(
+        "SELECT r.pk FROM runs r{joins} WHERE {} ORDER BY {order} LIMIT {} OFFSET {}",
+        wheres.join(" AND "),
+        q.limit.saturating_add(1),
+        q.offset
+    )
+}
+
+fn view_stages(view: ViewType) -> &'static str {
+    match view {
+        ViewType::ActiveOnly => "('active')",
+        ViewType::DeletedOnly => "('deleted')",
+        ViewType::All => "('active', 'deleted')",
+    }
+}
+
+/// Whether every run the filter admits has a numeric (non-NaN) latest value
+/// for metric `key`: then ordering by that metric needs no NaN or missing
+/// cases, and SQLite can walk the metric's (key, value) index in order.
+fn requires_number(filter: Option<&Filter>, key: &str) -> bool {
+    match filter {
+        Some(Filter::Compare(Comparison { key: Key::Metric(k), op, .. })) => {
+            k == key && matches!(op, CompareOp::Eq | CompareOp::Lt | CompareOp::Le | CompareOp::Gt | CompareOp::Ge)
+        }
+        Some(Filter::And(parts)) => parts.iter().any(|p| requires_number(Some(p), key)),
+        _ => false,
+    }
+}
+
+/// Joins and ORDER BY terms for runs. Runs lacking an ordered key sort last
+/// in both directions, as in MLflow; for metrics NaN comes just before
+/// them. Ties fall back to start_time DESC, then run_id, so paging is stable.
+fn run_order(order: &[OrderBy], filter: Option<&Filter>, sql: &mut Sql) -> (String, String) {
+    let mut joins = String::new();
     let mut terms = Vec::new();
     let mut has_start_time = false;
-    for o in order {
+    for (i, o) in order.iter().enumerate() {
         let dir = if o.ascending { "ASC" } else { "DESC" };
-        let expr = match &o.key {
+        let alias = format!("o{i}");
+        match &o.key {
             Key::Metric(name) => {
-                // Numbers first, then NaN, then runs without the metric.
                 let key = sql.bind(name.clone());
-                terms.push(format!(
-                    "coalesce((SELECT is_nan FROM latest_metrics m WHERE m.run_pk = r.pk AND m.key = {key}), 2)"
-                ));
-                format!("(SELECT value FROM latest_metrics m WHERE m.run_pk = r.pk AND m.key = {key})")
+                if i == 0 && requires_number(filter, name) {
+                    joins.push_str(&format!(
+                        " JOIN latest_metrics {alias} ON {alias}.run_pk = r.pk AND {alias}.key = {key}"
+                    ));
+                    terms.push(format!("{alias}.value {dir}"));
+                } else {
+                    joins.push_str(&format!(
+                        " LEFT JOIN latest_metrics {alias} ON {alias}.run_pk = r.pk AND {alias}.key = {key}"
+                    ));
+                    terms.push(format!("{alias}.run_pk IS NULL, {alias}.is_nan, {alias}.value {dir}"));
+                }
             }
-            Key::Param(name) => {
-                format!("(SELECT value FROM params p WHERE p.run_pk = r.pk AND p.key = {})", sql.bind(name.clone()))
-            }
-            Key::Tag(name) => {
-                format!("(SELECT value FROM run_tags t WHERE t.run_pk = r.pk AND t.key = {})", sql.bind(name.clone()))
+            Key::Param(name) | Key::Tag(name) => {
+                let table = if matches!(o.key, Key::Param(_)) { "params" } else { "run_tags" };
+                let key = sql.bind(name.clone());
+                joins.push_str(&format!(" LEFT JOIN {table} {alias} ON {alias}.run_pk = r.pk AND {alias}.key = {key}"));
+                terms.push(format!("{alias}.value IS NULL, {alias}.value {dir}"));
             }
             Key::Attribute(a) => {
                 has_start_time |= *a == Attribute::StartTime;
-                run_column(*a).to_string()
+                let column = run_column(*a);
+                terms.push(format!("{column} IS NULL, {column} {dir}"));
             }
-            Key::Dataset(_) => continue,
-        };
-        // NULLS LAST in both directions.
-        terms.push(format!("{expr} IS NULL, {expr} {dir}"));
+            Key::Dataset(_) => {}
+        }
     }
     if !has_start_time {
         terms.push("r.start_time DESC".into());
     }
     terms.push("r.run_id ASC".into());
-    terms.join(", ")
+    (joins, terms.join(", "))
 }
 
 pub(crate) fn experiment_filter(f: &Filter, sql: &mut Sql) -> String {
