@@ -253,3 +253,86 @@ mod tests {
         assert!(validate_batch(&[], &same, &[]).is_err(), "MLflow refuses repeated keys even with equal values");
     }
 }
+
+/// MLflow's `validate_path_is_safe` for artifact paths: relative, `/`
+/// separated, no `..` segment, no backslash or NUL, no Windows drive, and
+/// the same again after every round of percent-decoding, so encoded
+/// traversal (`%2e%2e`, `%252e%252e`) is caught too. Returns the path with
+/// empty and `.` segments removed.
+pub fn artifact_path(path: &str) -> Result<String> {
+    fn check(p: &str, original: &str) -> Result<()> {
+        let bad = || Error::invalid(format!("Invalid path: {original}"));
+        if p.contains('\\') || p.contains('\0') || p.starts_with('/') {
+            return Err(bad());
+        }
+        let bytes = p.as_bytes();
+        if bytes.len() >= 2 && bytes[1] == b':' && bytes[0].is_ascii_alphabetic() {
+            return Err(bad());
+        }
+        if p.split('/').any(|seg| seg == "..") {
+            return Err(bad());
+        }
+        Ok(())
+    }
+    // Check every level of percent-decoding: a traversal may hide under any
+    // number of encodings, and each layer of software may decode one more.
+    let mut level = path.to_string();
+    for _ in 0..8 {
+        check(&level, path)?;
+        let next = percent_decode(&level);
+        if next == level {
+            break;
+        }
+        level = next;
+    }
+    Ok(path.split('/').filter(|s| !s.is_empty() && *s != ".").collect::<Vec<_>>().join("/"))
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let (Some(h), Some(l)) = (
+                (bytes[i + 1] as char).to_digit(16),
+                bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16)),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod artifact_path_tests {
+    use super::artifact_path;
+
+    #[test]
+    fn traversal_in_every_spelling_is_refused() {
+        let refused = [
+            "..", "../x", "a/../../x", "/etc/passwd", "a\\..\\b", "C:/x", "c:x", "%2e%2e/x", "%2E%2E%2Fx", "a/%2e%2e",
+            "%252e%252e/x", "..%2fx", "%5c..%5cx", "a/\0/b",
+        ];
+        for p in refused {
+            assert!(artifact_path(p).is_err(), "{p:?} should be refused");
+        }
+        let kept = [
+            ("model/MLmodel", "model/MLmodel"),
+            ("a//b/./c", "a/b/c"),
+            ("100% done.txt", "100% done.txt"),
+            ("x..y/..z", "x..y/..z"),
+            ("", ""),
+            ("spaces and ünïcode.txt", "spaces and ünïcode.txt"),
+        ];
+        for (p, expected) in kept {
+            assert_eq!(artifact_path(p).unwrap(), expected, "{p:?}");
+        }
+    }
+}
