@@ -7,6 +7,11 @@ use almanac_api::{App, OsEntropy, SystemClock};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
+// The server allocates many small, short-lived JSON values per request;
+// mimalloc handles that pattern far better than glibc's malloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Almanac: MLflow-compatible experiment tracking in a local folder.
 ///
 /// Point the official `mlflow` Python client at `almanac serve` and it logs

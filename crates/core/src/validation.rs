@@ -295,10 +295,8 @@ fn percent_decode(s: &str) -> String {
     while i < bytes.len() {
         if bytes[i] == b'%'
             && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (
-                (bytes[i + 1] as char).to_digit(16),
-                bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16)),
-            )
+            && let (Some(h), Some(l)) =
+                ((bytes[i + 1] as char).to_digit(16), bytes.get(i + 2).and_then(|b| (*b as char).to_digit(16)))
         {
             out.push((h * 16 + l) as u8);
             i += 3;
@@ -317,8 +315,20 @@ mod artifact_path_tests {
     #[test]
     fn traversal_in_every_spelling_is_refused() {
         let refused = [
-            "..", "../x", "a/../../x", "/etc/passwd", "a\\..\\b", "C:/x", "c:x", "%2e%2e/x", "%2E%2E%2Fx", "a/%2e%2e",
-            "%252e%252e/x", "..%2fx", "%5c..%5cx", "a/\0/b",
+            "..",
+            "../x",
+            "a/../../x",
+            "/etc/passwd",
+            "a\\..\\b",
+            "C:/x",
+            "c:x",
+            "%2e%2e/x",
+            "%2E%2E%2Fx",
+            "a/%2e%2e",
+            "%252e%252e/x",
+            "..%2fx",
+            "%5c..%5cx",
+            "a/\0/b",
         ];
         for p in refused {
             assert!(artifact_path(p).is_err(), "{p:?} should be refused");

@@ -20,47 +20,44 @@ pub struct JournalEntry {
     pub op: Op,
 }
 
-#[derive(serde::Serialize)]
-struct Envelope<'a> {
-    entity_id: &'a str,
-    lamport: i64,
-    writer: &'a str,
-    time_ms: i64,
-    op: &'a Op,
+/// What a write returns: where its op landed in the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub seq: i64,
+    pub op_id: String,
+    pub lamport: i64,
+}
+
+/// An op's id: sha256 over its envelope fields and serialized payload, so
+/// every replica derives the same id for the same op.
+fn op_id(entity_id: &str, lamport: i64, writer: &str, time_ms: i64, payload: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [entity_id.as_bytes(), writer.as_bytes(), payload.as_bytes()] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.update(lamport.to_le_bytes());
+    h.update(time_ms.to_le_bytes());
+    hex::encode(h.finalize())
 }
 
 /// Appends `op` with the next Lamport time of this store's clock.
-pub(crate) fn append(conn: &Connection, ctx: &WriteContext, op: &Op) -> Result<JournalEntry> {
+pub(crate) fn append(conn: &Connection, ctx: &WriteContext, op: &Op) -> Result<Receipt> {
     let last: Option<String> =
         conn.query_row("SELECT value FROM meta WHERE key = 'lamport'", [], |r| r.get(0)).optional()?;
     let lamport = last.and_then(|s| s.parse::<i64>().ok()).unwrap_or(0) + 1;
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO meta(key, value) VALUES ('lamport', ?1) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        [lamport.to_string()],
-    )?;
-    let entity_id = op.entity_id().to_string();
+    )?
+    .execute([lamport.to_string()])?;
+    let entity_id = op.entity_id();
     let payload = serde_json::to_string(op)?;
-    let envelope = serde_json::to_vec(&Envelope {
-        entity_id: &entity_id,
-        lamport,
-        writer: &ctx.writer,
-        time_ms: ctx.time_ms,
-        op,
-    })?;
-    let op_id = hex::encode(Sha256::digest(&envelope));
+    let op_id = op_id(entity_id, lamport, &ctx.writer, ctx.time_ms, &payload);
     let mut stmt = conn.prepare_cached(
         "INSERT INTO journal(op_id, entity_id, lamport, writer, time_ms, kind, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     stmt.execute(params![op_id, entity_id, lamport, ctx.writer, ctx.time_ms, op.kind(), payload])?;
-    Ok(JournalEntry {
-        seq: conn.last_insert_rowid(),
-        op_id,
-        entity_id,
-        lamport,
-        writer: ctx.writer.clone(),
-        time_ms: ctx.time_ms,
-        op: op.clone(),
-    })
+    Ok(Receipt { seq: conn.last_insert_rowid(), op_id, lamport })
 }
 
 /// Journal entries with `seq > after`, oldest first, at most `limit`.

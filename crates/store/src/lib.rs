@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use almanac_core::ErrorCode;
 use rusqlite::{Connection, OpenFlags};
 
-pub use journal::JournalEntry;
+pub use journal::{JournalEntry, Receipt};
 pub use read::{ExperimentQuery, HistoryPage, RunQuery};
 
 /// What the store can fail with. Domain errors carry MLflow's code; SQLite

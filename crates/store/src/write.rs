@@ -8,18 +8,18 @@ use almanac_core::model::{DatasetInput, LifecycleStage, Metric, MetricPoint, Par
 use almanac_core::op::{Op, WriteContext};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::journal::{self, JournalEntry};
+use crate::journal::{self, JournalEntry, Receipt};
 use crate::{Result, Store};
 
 impl Store {
     /// Records and applies one operation. On any error nothing is written.
-    pub fn write(&self, ctx: &WriteContext, op: Op) -> Result<JournalEntry> {
+    pub fn write(&self, ctx: &WriteContext, op: Op) -> Result<Receipt> {
         let mut entries = self.write_all(ctx, vec![op])?;
         Ok(entries.remove(0))
     }
 
     /// Records and applies several operations in one transaction.
-    pub fn write_all(&self, ctx: &WriteContext, ops: Vec<Op>) -> Result<Vec<JournalEntry>> {
+    pub fn write_all(&self, ctx: &WriteContext, ops: Vec<Op>) -> Result<Vec<Receipt>> {
         let mut conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut entries = Vec::with_capacity(ops.len());
