@@ -5,6 +5,7 @@
 //! Time and randomness are inputs: an [`App`] is built with a [`Clock`] and
 //! an [`Entropy`] source, so tests and replays are deterministic.
 
+mod artifacts;
 mod env;
 mod paging;
 mod tracking;
@@ -15,6 +16,7 @@ pub use almanac_core as core;
 pub use almanac_core::{Error, ErrorCode};
 pub use almanac_store::{Store, StoreError};
 pub use env::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock};
+pub use artifacts::{ArtifactListing, GcReport};
 pub use paging::Page;
 pub use tracking::{CreateRun, LogBatch, SearchExperiments, SearchRuns, SeriesPoint, UpdateRun};
 
@@ -45,6 +47,21 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<almanac_blobs::BlobError> for ApiError {
+    fn from(e: almanac_blobs::BlobError) -> Self {
+        use almanac_blobs::BlobError as B;
+        let code = match &e {
+            B::Source(_) | B::LengthMismatch { .. } | B::BadDigest(_) => ErrorCode::InvalidParameterValue,
+            B::Missing(_) => ErrorCode::ResourceDoesNotExist,
+            B::Io { .. } | B::Symlink(_) => ErrorCode::InternalError,
+        };
+        if code == ErrorCode::InternalError {
+            tracing::error!(error = %e, "blob store failure");
+        }
+        ApiError { code, message: e.to_string() }
+    }
+}
+
 impl From<almanac_core::search::SearchError> for ApiError {
     fn from(e: almanac_core::search::SearchError) -> Self {
         Error::from(e).into()
@@ -61,6 +78,7 @@ pub struct App {
 
 struct Inner {
     store: Store,
+    blobs: almanac_blobs::Blobs,
     clock: Box<dyn Clock>,
     entropy: Box<dyn Entropy>,
 }
@@ -71,7 +89,8 @@ impl App {
     pub fn open(root: &std::path::Path, clock: Box<dyn Clock>, entropy: Box<dyn Entropy>) -> Result<App> {
         let writer = almanac_core::ids::writer_id_from_random(entropy.next_u64());
         let store = Store::open(root, &writer)?;
-        let app = App { inner: Arc::new(Inner { store, clock, entropy }) };
+        let blobs = almanac_blobs::Blobs::open(&root.join("blobs"))?;
+        let app = App { inner: Arc::new(Inner { store, blobs, clock, entropy }) };
         app.ensure_default_experiment()?;
         Ok(app)
     }

@@ -78,6 +78,32 @@ pub enum Op {
         run_id: String,
         datasets: Vec<DatasetInput>,
     },
+    /// A file stored at `path` under the artifact root, by content address.
+    PutArtifact {
+        path: String,
+        sha256: String,
+        size: u64,
+    },
+    /// Removes the file at `path`, or everything under it if it is a folder.
+    DeleteArtifacts {
+        path: String,
+    },
+}
+
+/// Which entity an artifact path belongs to: the run in
+/// `<experiment>/<run_id>/artifacts/...`, the logged model in
+/// `<experiment>/models/<model_id>/artifacts/...`, else the path's first
+/// two segments.
+pub fn artifact_owner(path: &str) -> &str {
+    let segments: Vec<&str> = path.splitn(5, '/').collect();
+    match segments.as_slice() {
+        [_, "models", model, "artifacts", ..] => model,
+        [_, run, "artifacts", ..] => run,
+        _ => match path.match_indices('/').nth(1) {
+            Some((i, _)) => &path[..i],
+            None => path,
+        },
+    }
 }
 
 impl Op {
@@ -96,6 +122,7 @@ impl Op {
             | Op::LogBatch { run_id, .. }
             | Op::DeleteRunTag { run_id, .. }
             | Op::LogInputs { run_id, .. } => run_id,
+            Op::PutArtifact { path, .. } | Op::DeleteArtifacts { path } => artifact_owner(path),
         }
     }
 
@@ -113,6 +140,8 @@ impl Op {
             Op::LogBatch { .. } => "log_batch",
             Op::DeleteRunTag { .. } => "delete_run_tag",
             Op::LogInputs { .. } => "log_inputs",
+            Op::PutArtifact { .. } => "put_artifact",
+            Op::DeleteArtifacts { .. } => "delete_artifacts",
         }
     }
 }
@@ -124,4 +153,20 @@ pub struct WriteContext {
     pub writer: String,
     /// Wall time of the write, in milliseconds since the epoch.
     pub time_ms: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn artifact_owners() {
+        for (path, owner) in [
+            ("1/abc/artifacts/model/MLmodel", "abc"),
+            ("1/abc/artifacts", "abc"),
+            ("1/models/m-123/artifacts/x", "m-123"),
+            ("loose/file/here", "loose/file"),
+            ("top", "top"),
+        ] {
+            assert_eq!(super::artifact_owner(path), owner, "{path}");
+        }
+    }
 }

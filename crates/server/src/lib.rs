@@ -4,6 +4,7 @@
 //! calls, [`input`] reads requests with MLflow's leniency, [`wire`] writes
 //! MLflow's JSON. No tracking logic lives here.
 
+mod artifacts;
 mod input;
 mod routes;
 mod wire;
@@ -43,6 +44,12 @@ pub fn router(app: App) -> Router {
                     &serde_json::json!({"store_type": "SqlStore", "workspaces_enabled": false}),
                 )
             }),
+        );
+    }
+    for prefix in ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"] {
+        router = router.route(&format!("{prefix}/artifacts"), get(artifacts::list)).route(
+            &format!("{prefix}/artifacts/{{*path}}"),
+            get(artifacts::download).put(artifacts::upload).delete(artifacts::delete),
         );
     }
     for prefix in PREFIXES {
@@ -112,7 +119,7 @@ async fn call(
     }
 }
 
-fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     json_bytes(status, serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()))
 }
 
@@ -122,7 +129,7 @@ fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     response
 }
 
-fn api_error(e: ApiError) -> Response {
+pub(crate) fn api_error(e: ApiError) -> Response {
     let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if status.is_server_error() {
         tracing::error!(code = %e.code, message = %e.message, "request failed");

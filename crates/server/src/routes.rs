@@ -42,6 +42,7 @@ pub const TRACKING: &[(&str, Methods, Handler)] = &[
     ("/runs/delete-tag", Methods::Post, delete_tag),
     ("/runs/log-batch", Methods::Post, log_batch),
     ("/runs/log-inputs", Methods::Post, log_inputs),
+    ("/artifacts/list", Methods::Get, list_run_artifacts),
     ("/metrics/get-history", Methods::Get, get_metric_history),
     ("/metrics/get-history-bulk-interval", Methods::Get, get_metric_history_bulk_interval),
 ];
@@ -290,4 +291,16 @@ fn get_metric_history_bulk_interval(app: &App, r: &Input) -> Result<Vec<u8>, Api
     let points = app.metric_history_bulk_interval(&r.str_list("run_ids")?, &key, steps, r.opt_i64("max_results")?)?;
     let metrics = points.iter().map(|p| wire::PointOut::new(&p.key, &p.point, Some(&p.run_id))).collect();
     reply(&wire::Points { metrics, next_page_token: None })
+}
+
+fn list_run_artifacts(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let listing = app.list_run_artifacts(&r.run_id()?, r.opt_str("path")?.as_deref())?;
+    let files: Vec<Value> =
+        listing.files.iter().map(|(path, e)| crate::artifacts::file_info(path, e.is_dir, e.size)).collect();
+    let mut body = Map::new();
+    body.insert("root_uri".into(), listing.root_uri.into());
+    if !files.is_empty() {
+        body.insert("files".into(), Value::Array(files));
+    }
+    reply(&Value::Object(body))
 }

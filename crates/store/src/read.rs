@@ -322,3 +322,86 @@ fn hydrate(c: &Connection, pks: &[i64]) -> Result<Vec<Run>> {
 
     Ok(pks.iter().filter_map(|pk| runs.remove(pk)).collect())
 }
+
+/// One entry of an artifact folder listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactEntry {
+    /// The name inside the listed folder.
+    pub name: String,
+    pub is_dir: bool,
+    /// Bytes, for files.
+    pub size: Option<u64>,
+}
+
+/// A stored artifact file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactFile {
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// The key range of every path strictly under folder `dir`: `dir/` up to
+/// `dir0` (`'0'` is the character after `'/'`). The root folder is `""`.
+pub(crate) fn prefix_range(dir: &str) -> (String, String) {
+    if dir.is_empty() { (String::new(), "\u{10FFFF}".to_string()) } else { (format!("{dir}/"), format!("{dir}0")) }
+}
+
+impl Store {
+    pub fn artifact(&self, path: &str) -> Result<Option<ArtifactFile>> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached("SELECT sha256, size FROM artifacts WHERE path = ?1")?
+                .query_row([path], |r| Ok(ArtifactFile { sha256: r.get(0)?, size: r.get::<_, i64>(1)? as u64 }))
+                .optional()?)
+        })
+    }
+
+    /// The files and folders directly inside folder `dir`, sorted by name.
+    pub fn list_artifacts(&self, dir: &str) -> Result<Vec<ArtifactEntry>> {
+        self.with_reader(|c| {
+            let (low, high) = prefix_range(dir);
+            let mut stmt = c.prepare_cached("SELECT path, size FROM artifacts WHERE path > ?1 AND path < ?2 ORDER BY path")?;
+            let rows = stmt.query_map(params![low, high], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            let mut out: Vec<ArtifactEntry> = Vec::new();
+            for row in rows {
+                let (path, size) = row?;
+                let rest = &path[low.len()..];
+                let entry = match rest.split_once('/') {
+                    Some((folder, _)) => ArtifactEntry { name: folder.to_string(), is_dir: true, size: None },
+                    None => ArtifactEntry { name: rest.to_string(), is_dir: false, size: Some(size as u64) },
+                };
+                if out.last() != Some(&entry) {
+                    out.push(entry);
+                }
+            }
+            out.sort_by(|a, b| a.name.cmp(&b.name).then(a.is_dir.cmp(&b.is_dir)));
+            out.dedup();
+            Ok(out)
+        })
+    }
+
+    /// Every artifact file under `dir` (recursively), as (path, file).
+    pub fn artifacts_under(&self, dir: &str) -> Result<Vec<(String, ArtifactFile)>> {
+        self.with_reader(|c| {
+            let (low, high) = prefix_range(dir);
+            let mut stmt =
+                c.prepare_cached("SELECT path, sha256, size FROM artifacts WHERE path > ?1 AND path < ?2 ORDER BY path")?;
+            let rows = stmt.query_map(params![low, high], |r| {
+                Ok((r.get::<_, String>(0)?, ArtifactFile { sha256: r.get(1)?, size: r.get::<_, i64>(2)? as u64 }))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Content hashes still referenced by a live owner: anything but a
+    /// deleted run or a deleted logged model. Garbage collection keeps these.
+    pub fn live_artifact_hashes(&self) -> Result<std::collections::HashSet<String>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT DISTINCT a.sha256 FROM artifacts a
+                 WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = a.owner AND r.lifecycle_stage = 'deleted')",
+            )?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+}

@@ -114,6 +114,17 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_pk, dataset_pk)
     ) WITHOUT ROWID;
     "#,
+    // 2: artifact manifests. Bytes live in the blob store by sha256.
+    r#"
+    CREATE TABLE artifacts (
+        path   TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        size   INTEGER NOT NULL,
+        owner  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX artifacts_by_owner ON artifacts(owner);
+    CREATE INDEX artifacts_by_sha ON artifacts(sha256);
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

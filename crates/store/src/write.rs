@@ -226,6 +226,18 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
                 return Err(Error::not_found(format!("No tag with name: {key} in run with id {run_id}")).into());
             }
         }
+        Op::PutArtifact { path, sha256, size } => {
+            conn.prepare_cached(
+                "INSERT INTO artifacts(path, sha256, size, owner) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size",
+            )?
+            .execute(params![path, sha256, *size as i64, almanac_core::op::artifact_owner(path)])?;
+        }
+        Op::DeleteArtifacts { path } => {
+            let (low, high) = crate::read::prefix_range(path);
+            conn.prepare_cached("DELETE FROM artifacts WHERE path = ?1 OR (path > ?2 AND path < ?3)")?
+                .execute(params![path, low, high])?;
+        }
         Op::LogInputs { run_id, datasets } => {
             let run = active_run(conn, run_id)?;
             for input in datasets {

@@ -1,0 +1,196 @@
+//! Artifacts: files under the store's artifact root, served through MLflow's
+//! `mlflow-artifacts` proxy. Bytes go to the blob store by content address;
+//! the path → blob manifest is journaled like every other change.
+
+use std::io::Read;
+
+use almanac_core::op::Op;
+use almanac_core::validation::artifact_path;
+use almanac_core::Error;
+use almanac_store::ArtifactEntry;
+
+use crate::{App, Result};
+
+/// A run's artifact folder listing, as `/api/2.0/mlflow/artifacts/list` answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactListing {
+    pub root_uri: String,
+    /// Paths relative to the run's artifact root.
+    pub files: Vec<(String, ArtifactEntry)>,
+}
+
+/// What `almanac gc` removed, or would remove with `--dry-run`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GcReport {
+    pub blobs_total: usize,
+    pub blobs_removed: usize,
+    pub bytes_freed: u64,
+}
+
+const PROXY_SCHEME: &str = "mlflow-artifacts:";
+
+/// The proxied path of a `mlflow-artifacts:/...` URI, or `None` for
+/// locations Almanac does not hold (s3://, file://, ...).
+pub fn proxied_path(uri: &str) -> Option<String> {
+    let rest = uri.strip_prefix(PROXY_SCHEME)?;
+    // mlflow-artifacts:/p, mlflow-artifacts:///p and mlflow-artifacts://host/p
+    let rest = match rest.strip_prefix("//") {
+        Some(with_authority) => with_authority.split_once('/').map_or("", |(_, p)| p),
+        None => rest,
+    };
+    Some(rest.trim_matches('/').to_string())
+}
+
+impl App {
+    /// Stores `content` at `path`. With `declared_len`, a body of another
+    /// length is refused. Nothing is visible at `path` until all bytes are in.
+    pub fn put_artifact(&self, path: &str, content: impl Read, declared_len: Option<u64>) -> Result<()> {
+        let path = artifact_path(path)?;
+        if path.is_empty() {
+            return Err(Error::invalid("An artifact path must name a file").into());
+        }
+        let temp_name = format!("{:016x}{:016x}", self.random(), self.random());
+        let blob = self.inner.blobs.put(content, declared_len, &temp_name)?;
+        self.store().write(&self.ctx(), Op::PutArtifact { path, sha256: blob.sha256, size: blob.size })?;
+        Ok(())
+    }
+
+    /// Opens the file at `path` for reading, with its size.
+    pub fn open_artifact(&self, path: &str) -> Result<(std::fs::File, u64)> {
+        let path = artifact_path(path)?;
+        let file = self
+            .store()
+            .artifact(&path)?
+            .ok_or_else(|| Error::not_found(format!("Artifact '{path}' does not exist")))?;
+        let handle = self.inner.blobs.open_blob(&file.sha256)?;
+        Ok((handle, file.size))
+    }
+
+    /// The files and folders directly inside folder `dir`.
+    pub fn list_artifacts(&self, dir: &str) -> Result<Vec<ArtifactEntry>> {
+        Ok(self.store().list_artifacts(&artifact_path(dir)?)?)
+    }
+
+    /// Removes the file at `path`, or the folder and everything in it.
+    pub fn delete_artifacts(&self, path: &str) -> Result<()> {
+        let path = artifact_path(path)?;
+        self.store().write(&self.ctx(), Op::DeleteArtifacts { path })?;
+        Ok(())
+    }
+
+    /// A run's artifacts in folder `path` (relative to the run's root).
+    pub fn list_run_artifacts(&self, run_id: &str, path: Option<&str>) -> Result<ArtifactListing> {
+        let run = self.run(run_id)?;
+        let root_uri = run.info.artifact_uri.clone();
+        let Some(root) = proxied_path(&root_uri) else {
+            return Ok(ArtifactListing { root_uri, files: Vec::new() });
+        };
+        let rel = artifact_path(path.unwrap_or(""))?;
+        let dir = if rel.is_empty() { root.clone() } else { format!("{root}/{rel}") };
+        let files = self
+            .store()
+            .list_artifacts(&dir)?
+            .into_iter()
+            .map(|e| (if rel.is_empty() { e.name.clone() } else { format!("{rel}/{}", e.name) }, e))
+            .collect();
+        Ok(ArtifactListing { root_uri, files })
+    }
+
+    /// Removes blob content no live owner references. Deleted runs' files
+    /// become unreadable; their manifests stay in the journal.
+    pub fn gc(&self, dry_run: bool, mut progress: impl FnMut(usize, usize)) -> Result<GcReport> {
+        let live = self.store().live_artifact_hashes()?;
+        let blobs = self.inner.blobs.list()?;
+        let mut report = GcReport { blobs_total: blobs.len(), ..Default::default() };
+        let dead: Vec<_> = blobs.into_iter().filter(|b| !live.contains(&b.sha256)).collect();
+        for (i, blob) in dead.iter().enumerate() {
+            if !dry_run {
+                self.inner.blobs.remove(&blob.sha256)?;
+            }
+            report.blobs_removed += 1;
+            report.bytes_freed += blob.size;
+            progress(i + 1, dead.len());
+        }
+        Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CreateRun, FixedClock, SeededEntropy};
+
+    fn app() -> (tempfile::TempDir, App) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(dir.path(), Box::new(FixedClock(1)), Box::new(SeededEntropy::new(3))).unwrap();
+        (dir, app)
+    }
+
+    #[test]
+    fn proxied_paths() {
+        for (uri, path) in [
+            ("mlflow-artifacts:/1/abc/artifacts", Some("1/abc/artifacts")),
+            ("mlflow-artifacts:///1/abc/artifacts/", Some("1/abc/artifacts")),
+            ("mlflow-artifacts://host:5000/1/x", Some("1/x")),
+            ("s3://bucket/x", None),
+        ] {
+            assert_eq!(proxied_path(uri).as_deref(), path, "{uri}");
+        }
+    }
+
+    #[test]
+    fn put_list_read_delete() {
+        let (_d, app) = app();
+        let run = app.create_run(CreateRun::default()).unwrap();
+        let root = proxied_path(&run.info.artifact_uri).unwrap();
+        app.put_artifact(&format!("{root}/model/MLmodel"), &b"flavors: {}"[..], Some(11)).unwrap();
+        app.put_artifact(&format!("{root}/model/data/w.bin"), &b"\x00\x01"[..], None).unwrap();
+        app.put_artifact(&format!("{root}/notes.txt"), &b""[..], Some(0)).unwrap();
+        let listing = app.list_run_artifacts(&run.info.run_id, None).unwrap();
+        let names: Vec<_> = listing.files.iter().map(|(p, e)| (p.as_str(), e.is_dir, e.size)).collect();
+        assert_eq!(names, [("model", true, None), ("notes.txt", false, Some(0))]);
+        let inner = app.list_run_artifacts(&run.info.run_id, Some("model")).unwrap();
+        let names: Vec<_> = inner.files.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, ["model/MLmodel", "model/data"]);
+        let (mut f, size) = app.open_artifact(&format!("{root}/model/MLmodel")).unwrap();
+        let mut text = String::new();
+        f.read_to_string(&mut text).unwrap();
+        assert_eq!((text.as_str(), size), ("flavors: {}", 11));
+        app.delete_artifacts(&format!("{root}/model")).unwrap();
+        assert_eq!(app.list_run_artifacts(&run.info.run_id, None).unwrap().files.len(), 1);
+        let err = app.open_artifact(&format!("{root}/model/MLmodel")).unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::ResourceDoesNotExist);
+    }
+
+    #[test]
+    fn bad_paths_and_short_bodies_write_nothing() {
+        let (_d, app) = app();
+        for p in ["../x", "a/../../b", "/etc/passwd", "%2e%2e/x", ""] {
+            let err = app.put_artifact(p, &b"x"[..], None).unwrap_err();
+            assert_eq!(err.code, crate::ErrorCode::InvalidParameterValue, "{p}");
+        }
+        let err = app.put_artifact("a/b", &b"abc"[..], Some(100)).unwrap_err();
+        assert_eq!(err.code, crate::ErrorCode::InvalidParameterValue);
+        assert!(app.list_artifacts("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn gc_removes_only_content_of_deleted_runs() {
+        let (_d, app) = app();
+        let keep = app.create_run(CreateRun::default()).unwrap();
+        let drop = app.create_run(CreateRun::default()).unwrap();
+        let kr = proxied_path(&keep.info.artifact_uri).unwrap();
+        let dr = proxied_path(&drop.info.artifact_uri).unwrap();
+        app.put_artifact(&format!("{kr}/shared.txt"), &b"same"[..], None).unwrap();
+        app.put_artifact(&format!("{dr}/shared.txt"), &b"same"[..], None).unwrap();
+        app.put_artifact(&format!("{dr}/own.txt"), &b"only in the deleted run"[..], None).unwrap();
+        app.delete_run(&drop.info.run_id).unwrap();
+        let dry = app.gc(true, |_, _| {}).unwrap();
+        assert_eq!((dry.blobs_total, dry.blobs_removed, dry.bytes_freed), (2, 1, 23));
+        assert!(app.open_artifact(&format!("{dr}/own.txt")).is_ok(), "a dry run removes nothing");
+        let real = app.gc(false, |_, _| {}).unwrap();
+        assert_eq!(real, dry);
+        assert!(app.open_artifact(&format!("{dr}/own.txt")).is_err());
+        assert!(app.open_artifact(&format!("{kr}/shared.txt")).is_ok(), "shared content stays");
+    }
+}

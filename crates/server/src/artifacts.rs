@@ -1,0 +1,122 @@
+//! MLflow's artifact proxy (`/api/2.0/mlflow-artifacts/artifacts/...`):
+//! streamed uploads and downloads that never hold a whole file in memory.
+
+use std::io::{self, Read};
+
+use almanac_api::{ApiError, App, ErrorCode};
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::{json, Map, Value};
+
+use crate::input::Input;
+use crate::{api_error, json_response};
+
+/// How many body chunks may wait between the network and the disk: this
+/// bounds an upload's memory whatever the file's size.
+const UPLOAD_QUEUE: usize = 16;
+
+/// Reads an upload's chunks as they arrive from the async side.
+struct ChannelReader {
+    rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
+    current: Bytes,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(Ok(chunk)) => self.current = chunk,
+                Some(Err(e)) => return Err(e),
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len());
+        buf[..n].copy_from_slice(&self.current[..n]);
+        self.current = self.current.slice(n..);
+        Ok(n)
+    }
+}
+
+pub async fn upload(State(app): State<App>, Path(path): Path<String>, headers: HeaderMap, body: Body) -> Response {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let (tx, rx) = tokio::sync::mpsc::channel(UPLOAD_QUEUE);
+    let writer = tokio::task::spawn_blocking(move || {
+        app.put_artifact(&path, ChannelReader { rx, current: Bytes::new() }, declared)
+    });
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        let failed = chunk.is_err();
+        let item = chunk.map_err(|e| io::Error::new(io::ErrorKind::ConnectionAborted, e.to_string()));
+        // The writer stops early on a bad path; then there is no one to send to.
+        if tx.send(item).await.is_err() || failed {
+            break;
+        }
+    }
+    drop(tx);
+    match writer.await {
+        Ok(Ok(())) => json_response(StatusCode::OK, &json!({})),
+        Ok(Err(e)) => api_error(e),
+        Err(e) => api_error(ApiError { code: ErrorCode::InternalError, message: format!("upload task failed: {e}") }),
+    }
+}
+
+pub async fn download(State(app): State<App>, Path(path): Path<String>) -> Response {
+    let opened = tokio::task::spawn_blocking(move || app.open_artifact(&path)).await;
+    let (file, size) = match opened {
+        Ok(Ok(f)) => f,
+        Ok(Err(e)) => return api_error(e),
+        Err(e) => return api_error(ApiError { code: ErrorCode::InternalError, message: e.to_string() }),
+    };
+    let stream = tokio_util::io::ReaderStream::with_capacity(tokio::fs::File::from_std(file), 256 * 1024);
+    let mut response = Body::from_stream(stream).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    response
+}
+
+pub async fn delete(State(app): State<App>, Path(path): Path<String>) -> Response {
+    match tokio::task::spawn_blocking(move || app.delete_artifacts(&path)).await {
+        Ok(Ok(())) => json_response(StatusCode::OK, &json!({})),
+        Ok(Err(e)) => api_error(e),
+        Err(e) => api_error(ApiError { code: ErrorCode::InternalError, message: e.to_string() }),
+    }
+}
+
+/// `GET .../mlflow-artifacts/artifacts?path=DIR`: the folder's entries by name.
+pub async fn list(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
+    let listed = tokio::task::spawn_blocking(move || {
+        let input = Input::from_query(query.as_deref().unwrap_or(""));
+        let dir = input.opt_str("path")?.unwrap_or_default();
+        app.list_artifacts(&dir)
+    })
+    .await;
+    match listed {
+        Ok(Ok(entries)) => {
+            let files: Vec<Value> = entries.iter().map(|e| file_info(&e.name, e.is_dir, e.size)).collect();
+            let mut body = Map::new();
+            if !files.is_empty() {
+                body.insert("files".into(), Value::Array(files));
+            }
+            json_response(StatusCode::OK, &Value::Object(body))
+        }
+        Ok(Err(e)) => api_error(e),
+        Err(e) => api_error(ApiError { code: ErrorCode::InternalError, message: e.to_string() }),
+    }
+}
+
+pub fn file_info(path: &str, is_dir: bool, size: Option<u64>) -> Value {
+    let mut m = Map::new();
+    m.insert("path".into(), path.into());
+    m.insert("is_dir".into(), is_dir.into());
+    if let Some(s) = size.filter(|_| !is_dir) {
+        m.insert("file_size".into(), s.into());
+    }
+    Value::Object(m)
+}
