@@ -4,9 +4,9 @@
 
 use std::io::Read;
 
+use almanac_core::Error;
 use almanac_core::op::Op;
 use almanac_core::validation::artifact_path;
-use almanac_core::Error;
 use almanac_store::ArtifactEntry;
 
 use crate::{App, Result};

@@ -7,6 +7,7 @@
 
 mod artifacts;
 mod env;
+mod models;
 mod paging;
 mod tracking;
 
@@ -15,8 +16,9 @@ use std::sync::Arc;
 pub use almanac_core as core;
 pub use almanac_core::{Error, ErrorCode};
 pub use almanac_store::{Store, StoreError};
+pub use artifacts::{ArtifactListing, GcReport, proxied_path};
 pub use env::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock};
-pub use artifacts::{ArtifactListing, GcReport};
+pub use models::{CreateLoggedModel, SearchLoggedModels};
 pub use paging::Page;
 pub use tracking::{CreateRun, LogBatch, SearchExperiments, SearchRuns, SeriesPoint, UpdateRun};
 

@@ -173,6 +173,8 @@ pub struct Run {
     pub params: Vec<Param>,
     pub tags: Vec<Tag>,
     pub inputs: Vec<DatasetInput>,
+    /// Logged models the run produced, with the step they were logged at.
+    pub outputs: Vec<(String, i64)>,
 }
 
 /// MLflow's reserved tag keys that Almanac reads or writes itself.
@@ -254,4 +256,58 @@ mod tests {
             assert!(back.value == v || (v.is_nan() && back.value.is_nan()), "{json}");
         }
     }
+}
+
+/// A logged model's upload state (MLflow 3's `LoggedModelStatus`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum LoggedModelStatus {
+    Pending,
+    Ready,
+    Failed,
+}
+
+impl LoggedModelStatus {
+    /// The protobuf enum name MLflow puts on the wire.
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            LoggedModelStatus::Pending => "LOGGED_MODEL_PENDING",
+            LoggedModelStatus::Ready => "LOGGED_MODEL_READY",
+            LoggedModelStatus::Failed => "LOGGED_MODEL_UPLOAD_FAILED",
+        }
+    }
+    /// Reads the wire enum by name or number.
+    pub fn from_wire(s: &str) -> Option<Self> {
+        match s {
+            "LOGGED_MODEL_PENDING" | "1" | "PENDING" => Some(LoggedModelStatus::Pending),
+            "LOGGED_MODEL_READY" | "2" | "READY" => Some(LoggedModelStatus::Ready),
+            "LOGGED_MODEL_UPLOAD_FAILED" | "3" | "FAILED" => Some(LoggedModelStatus::Failed),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LoggedModelStatus::Pending => "PENDING",
+            LoggedModelStatus::Ready => "READY",
+            LoggedModelStatus::Failed => "FAILED",
+        }
+    }
+}
+
+/// An MLflow 3 logged model: a model's artifacts plus metadata, linked to
+/// the run that produced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedModel {
+    pub model_id: String,
+    pub experiment_id: String,
+    pub name: String,
+    pub artifact_location: String,
+    pub creation_timestamp: i64,
+    pub last_updated_timestamp: i64,
+    pub status: LoggedModelStatus,
+    pub model_type: Option<String>,
+    pub source_run_id: Option<String>,
+    pub lifecycle_stage: LifecycleStage,
+    pub tags: Vec<Tag>,
+    pub params: Vec<Param>,
 }

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{DatasetInput, LifecycleStage, Metric, Param, RunStatus, Tag};
+use crate::model::{DatasetInput, LifecycleStage, LoggedModelStatus, Metric, Param, RunStatus, Tag};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -78,6 +78,45 @@ pub enum Op {
         run_id: String,
         datasets: Vec<DatasetInput>,
     },
+    CreateLoggedModel {
+        model_id: String,
+        experiment_id: String,
+        name: String,
+        artifact_location: String,
+        creation_time: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model_type: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source_run_id: Option<String>,
+        #[serde(default)]
+        tags: Vec<Tag>,
+        #[serde(default)]
+        params: Vec<Param>,
+    },
+    FinalizeLoggedModel {
+        model_id: String,
+        status: LoggedModelStatus,
+    },
+    DeleteLoggedModel {
+        model_id: String,
+    },
+    SetLoggedModelTags {
+        model_id: String,
+        tags: Vec<Tag>,
+    },
+    DeleteLoggedModelTag {
+        model_id: String,
+        key: String,
+    },
+    LogLoggedModelParams {
+        model_id: String,
+        params: Vec<Param>,
+    },
+    /// Records that a run produced these logged models (at these steps).
+    LogRunOutputs {
+        run_id: String,
+        models: Vec<(String, i64)>,
+    },
     /// A file stored at `path` under the artifact root, by content address.
     PutArtifact {
         path: String,
@@ -123,6 +162,13 @@ impl Op {
             | Op::DeleteRunTag { run_id, .. }
             | Op::LogInputs { run_id, .. } => run_id,
             Op::PutArtifact { path, .. } | Op::DeleteArtifacts { path } => artifact_owner(path),
+            Op::CreateLoggedModel { model_id, .. }
+            | Op::FinalizeLoggedModel { model_id, .. }
+            | Op::DeleteLoggedModel { model_id }
+            | Op::SetLoggedModelTags { model_id, .. }
+            | Op::DeleteLoggedModelTag { model_id, .. }
+            | Op::LogLoggedModelParams { model_id, .. } => model_id,
+            Op::LogRunOutputs { run_id, .. } => run_id,
         }
     }
 
@@ -141,6 +187,13 @@ impl Op {
             Op::DeleteRunTag { .. } => "delete_run_tag",
             Op::LogInputs { .. } => "log_inputs",
             Op::PutArtifact { .. } => "put_artifact",
+            Op::CreateLoggedModel { .. } => "create_logged_model",
+            Op::FinalizeLoggedModel { .. } => "finalize_logged_model",
+            Op::DeleteLoggedModel { .. } => "delete_logged_model",
+            Op::SetLoggedModelTags { .. } => "set_logged_model_tags",
+            Op::DeleteLoggedModelTag { .. } => "delete_logged_model_tag",
+            Op::LogLoggedModelParams { .. } => "log_logged_model_params",
+            Op::LogRunOutputs { .. } => "log_run_outputs",
             Op::DeleteArtifacts { .. } => "delete_artifacts",
         }
     }

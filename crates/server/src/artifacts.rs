@@ -6,10 +6,10 @@ use std::io::{self, Read};
 use almanac_api::{ApiError, App, ErrorCode};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::input::Input;
 use crate::{api_error, json_response};
@@ -41,10 +41,8 @@ impl Read for ChannelReader {
 }
 
 pub async fn upload(State(app): State<App>, Path(path): Path<String>, headers: HeaderMap, body: Body) -> Response {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let (tx, rx) = tokio::sync::mpsc::channel(UPLOAD_QUEUE);
     let writer = tokio::task::spawn_blocking(move || {
         app.put_artifact(&path, ChannelReader { rx, current: Bytes::new() }, declared)

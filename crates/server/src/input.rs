@@ -91,6 +91,13 @@ impl<'a> Input<'a> {
         Input { fields: Cow::Owned(fields), path: String::new(), from_query: true }
     }
 
+    /// Path parameters (`/logged-models/{model_id}`) win over body fields.
+    pub fn set_path_params(&mut self, params: Vec<(String, String)>) {
+        for (k, v) in params {
+            self.fields.to_mut().insert(k, Value::String(v));
+        }
+    }
+
     fn name(&self, field: &str) -> String {
         format!("{}{field}", self.path)
     }

@@ -14,10 +14,10 @@ use std::future::Future;
 use almanac_api::{ApiError, App, ErrorCode};
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::{RawPathParams, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodFilter, get, on};
+use axum::routing::{get, on};
 
 pub use input::Input;
 
@@ -53,23 +53,29 @@ pub fn router(app: App) -> Router {
         );
     }
     for prefix in PREFIXES {
-        for &(path, methods, handler) in routes::TRACKING {
-            let filter = match methods {
-                routes::Methods::Get => MethodFilter::GET,
-                routes::Methods::Post => MethodFilter::POST,
-                routes::Methods::GetOrPost => MethodFilter::GET.or(MethodFilter::POST),
-            };
-            let route = on(filter, move |state: State<App>, method: Method, query: RawQuery, body: Body| {
-                call(state, method, query, body, handler)
-            })
-            .fallback(|method: Method| async move {
+        // One method router per path, holding every method the table lists for it.
+        let mut by_path: Vec<(&str, axum::routing::MethodRouter<App>)> = Vec::new();
+        for &(path, filter, handler) in routes::TRACKING {
+            let one = on(
+                filter,
+                move |state: State<App>, method: Method, params: RawPathParams, query: RawQuery, body: Body| {
+                    call(state, method, params, query, body, handler)
+                },
+            );
+            match by_path.iter_mut().find(|(p, _)| *p == path) {
+                Some((_, existing)) => *existing = std::mem::take(existing).merge(one),
+                None => by_path.push((path, one)),
+            }
+        }
+        for (path, methods) in by_path {
+            let methods = methods.fallback(|method: Method| async move {
                 error_response(
                     ErrorCode::EndpointNotFound,
                     StatusCode::METHOD_NOT_ALLOWED,
                     format!("Method {method} is not allowed here"),
                 )
             });
-            router = router.route(&format!("{prefix}{path}"), route);
+            router = router.route(&format!("{prefix}{path}"), methods);
         }
     }
     router
@@ -86,6 +92,7 @@ pub fn router(app: App) -> Router {
 async fn call(
     State(app): State<App>,
     method: Method,
+    params: RawPathParams,
     RawQuery(query): RawQuery,
     body: Body,
     handler: routes::Handler,
@@ -100,13 +107,17 @@ async fn call(
         }
     };
     let query = query.unwrap_or_default();
+    let path_params: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let outcome = tokio::task::spawn_blocking(move || {
         let input = if method == Method::GET && !query.is_empty() {
             Ok(Input::from_query(&query))
         } else {
             Input::from_json(&bytes)
         };
-        input.and_then(|input| handler(&app, &input))
+        input.and_then(|mut input| {
+            input.set_path_params(path_params);
+            handler(&app, &input)
+        })
     })
     .await;
     match outcome {

@@ -3,48 +3,55 @@
 
 use almanac_api::{ApiError, App, CreateRun, Error, LogBatch, SearchExperiments, SearchRuns, UpdateRun};
 use almanac_core::model::{Dataset, DatasetInput, Metric, MetricPoint, Param, RunStatus, Tag, ViewType};
+use axum::routing::MethodFilter;
 use serde_json::{Map, Value, json};
 
 use crate::input::Input;
 use crate::wire;
 
 /// A route's body: the serialized JSON reply, or the error to send.
+const GET_OR_POST: MethodFilter = MethodFilter::GET.or(MethodFilter::POST);
+
 pub type Handler = fn(&App, &Input) -> Result<Vec<u8>, ApiError>;
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Methods {
-    Get,
-    Post,
-    GetOrPost,
-}
-
 /// Every tracking route under `/api/2.0/mlflow` (and its `/ajax-api` mirror).
-pub const TRACKING: &[(&str, Methods, Handler)] = &[
-    ("/experiments/create", Methods::Post, create_experiment),
-    ("/experiments/get", Methods::Get, get_experiment),
-    ("/experiments/get-by-name", Methods::Get, get_experiment_by_name),
-    ("/experiments/search", Methods::GetOrPost, search_experiments),
-    ("/experiments/list", Methods::Get, search_experiments),
-    ("/experiments/update", Methods::Post, update_experiment),
-    ("/experiments/delete", Methods::Post, delete_experiment),
-    ("/experiments/restore", Methods::Post, restore_experiment),
-    ("/experiments/set-experiment-tag", Methods::Post, set_experiment_tag),
-    ("/experiments/delete-experiment-tag", Methods::Post, delete_experiment_tag),
-    ("/runs/create", Methods::Post, create_run),
-    ("/runs/get", Methods::Get, get_run),
-    ("/runs/update", Methods::Post, update_run),
-    ("/runs/delete", Methods::Post, delete_run),
-    ("/runs/restore", Methods::Post, restore_run),
-    ("/runs/search", Methods::Post, search_runs),
-    ("/runs/log-metric", Methods::Post, log_metric),
-    ("/runs/log-parameter", Methods::Post, log_param),
-    ("/runs/set-tag", Methods::Post, set_tag),
-    ("/runs/delete-tag", Methods::Post, delete_tag),
-    ("/runs/log-batch", Methods::Post, log_batch),
-    ("/runs/log-inputs", Methods::Post, log_inputs),
-    ("/artifacts/list", Methods::Get, list_run_artifacts),
-    ("/metrics/get-history", Methods::Get, get_metric_history),
-    ("/metrics/get-history-bulk-interval", Methods::Get, get_metric_history_bulk_interval),
+pub const TRACKING: &[(&str, MethodFilter, Handler)] = &[
+    ("/experiments/create", MethodFilter::POST, create_experiment),
+    ("/experiments/get", MethodFilter::GET, get_experiment),
+    ("/experiments/get-by-name", MethodFilter::GET, get_experiment_by_name),
+    ("/experiments/search", GET_OR_POST, search_experiments),
+    ("/experiments/list", MethodFilter::GET, search_experiments),
+    ("/experiments/update", MethodFilter::POST, update_experiment),
+    ("/experiments/delete", MethodFilter::POST, delete_experiment),
+    ("/experiments/restore", MethodFilter::POST, restore_experiment),
+    ("/experiments/set-experiment-tag", MethodFilter::POST, set_experiment_tag),
+    ("/experiments/delete-experiment-tag", MethodFilter::POST, delete_experiment_tag),
+    ("/runs/create", MethodFilter::POST, create_run),
+    ("/runs/get", MethodFilter::GET, get_run),
+    ("/runs/update", MethodFilter::POST, update_run),
+    ("/runs/delete", MethodFilter::POST, delete_run),
+    ("/runs/restore", MethodFilter::POST, restore_run),
+    ("/runs/search", MethodFilter::POST, search_runs),
+    ("/runs/log-metric", MethodFilter::POST, log_metric),
+    ("/runs/log-parameter", MethodFilter::POST, log_param),
+    ("/runs/set-tag", MethodFilter::POST, set_tag),
+    ("/runs/delete-tag", MethodFilter::POST, delete_tag),
+    ("/runs/log-batch", MethodFilter::POST, log_batch),
+    ("/runs/log-inputs", MethodFilter::POST, log_inputs),
+    ("/artifacts/list", MethodFilter::GET, list_run_artifacts),
+    ("/runs/outputs", MethodFilter::POST, log_outputs),
+    ("/runs/log-model", MethodFilter::POST, log_model),
+    ("/logged-models", MethodFilter::POST, create_logged_model),
+    ("/logged-models/search", MethodFilter::POST, search_logged_models),
+    ("/logged-models/{model_id}", MethodFilter::GET, get_logged_model),
+    ("/logged-models/{model_id}", MethodFilter::PATCH, finalize_logged_model),
+    ("/logged-models/{model_id}", MethodFilter::DELETE, delete_logged_model),
+    ("/logged-models/{model_id}/tags", MethodFilter::PATCH, set_logged_model_tags),
+    ("/logged-models/{model_id}/tags/{tag_key}", MethodFilter::DELETE, delete_logged_model_tag),
+    ("/logged-models/{model_id}/params", MethodFilter::POST, log_logged_model_params),
+    ("/logged-models/{model_id}/artifacts/directories", MethodFilter::GET, list_logged_model_artifacts),
+    ("/metrics/get-history", MethodFilter::GET, get_metric_history),
+    ("/metrics/get-history-bulk-interval", MethodFilter::GET, get_metric_history_bulk_interval),
 ];
 
 fn reply(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
@@ -303,4 +310,115 @@ fn list_run_artifacts(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         body.insert("files".into(), Value::Array(files));
     }
     reply(&Value::Object(body))
+}
+
+fn param_list(input: &Input, field: &str) -> Result<Vec<Param>, ApiError> {
+    input
+        .objects(field)?
+        .iter()
+        .map(|p| Ok(Param { key: p.req_str("key")?, value: p.opt_str("value")?.unwrap_or_default() }))
+        .collect()
+}
+
+fn logged_model_reply(m: &almanac_core::model::LoggedModel) -> Result<Vec<u8>, ApiError> {
+    reply(&json!({ "model": wire::logged_model(m) }))
+}
+
+fn create_logged_model(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let model = app.create_logged_model(almanac_api::CreateLoggedModel {
+        experiment_id: r.req_str("experiment_id")?,
+        name: r.opt_str("name")?,
+        model_type: r.opt_str("model_type")?,
+        source_run_id: r.opt_str("source_run_id")?,
+        tags: tags_of(r, "tags")?,
+        params: param_list(r, "params")?,
+    })?;
+    logged_model_reply(&model)
+}
+
+fn get_logged_model(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let allow_deleted = r.opt_bool("allow_deleted")?.unwrap_or(false);
+    logged_model_reply(&app.logged_model(&r.req_str("model_id")?, allow_deleted)?)
+}
+
+fn finalize_logged_model(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let raw = r.opt_str("status")?.or(r.opt_i64("status").ok().flatten().map(|n| n.to_string()));
+    let status = raw
+        .as_deref()
+        .and_then(almanac_core::model::LoggedModelStatus::from_wire)
+        .ok_or_else(|| ApiError::from(Error::invalid("Missing or invalid value for required parameter 'status'.")))?;
+    logged_model_reply(&app.finalize_logged_model(&r.req_str("model_id")?, status)?)
+}
+
+fn delete_logged_model(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    app.delete_logged_model(&r.req_str("model_id")?)?;
+    reply(&empty())
+}
+
+fn set_logged_model_tags(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    logged_model_reply(&app.set_logged_model_tags(&r.req_str("model_id")?, tags_of(r, "tags")?)?)
+}
+
+fn delete_logged_model_tag(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    app.delete_logged_model_tag(&r.req_str("model_id")?, &r.req_str("tag_key")?)?;
+    reply(&empty())
+}
+
+fn log_logged_model_params(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    app.log_logged_model_params(&r.req_str("model_id")?, param_list(r, "params")?)?;
+    reply(&empty())
+}
+
+fn search_logged_models(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let order_by = r
+        .objects("order_by")?
+        .iter()
+        .map(|o| Ok((o.req_str("field_name")?, o.opt_bool("ascending")?.unwrap_or(true))))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let page = app.search_logged_models(&almanac_api::SearchLoggedModels {
+        experiment_ids: r.str_list("experiment_ids")?,
+        filter: r.opt_str("filter")?.unwrap_or_default(),
+        order_by,
+        max_results: r.opt_i64("max_results")?,
+        page_token: r.opt_str("page_token")?,
+    })?;
+    reply(&listing("models", page.items.iter().map(wire::logged_model).collect(), page.next_page_token))
+}
+
+fn list_logged_model_artifacts(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let model = app.logged_model(&r.req_str("model_id")?, false)?;
+    let dir = r.opt_str("artifact_directory_path")?.unwrap_or_default();
+    let mut body = Map::new();
+    if let Some(root) = almanac_api::proxied_path(&model.artifact_location) {
+        let rel = almanac_core::validation::artifact_path(&dir)?;
+        let full = if rel.is_empty() { root } else { format!("{root}/{rel}") };
+        let files: Vec<Value> = app
+            .list_artifacts(&full)?
+            .iter()
+            .map(|e| {
+                let path = if rel.is_empty() { e.name.clone() } else { format!("{rel}/{}", e.name) };
+                crate::artifacts::file_info(&path, e.is_dir, e.size)
+            })
+            .collect();
+        if !files.is_empty() {
+            body.insert("files".into(), Value::Array(files));
+        }
+    }
+    body.insert("root_uri".into(), model.artifact_location.into());
+    reply(&Value::Object(body))
+}
+
+fn log_outputs(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let models = r
+        .objects("models")?
+        .iter()
+        .map(|m| Ok((m.req_str("model_id")?, m.opt_i64("step")?.unwrap_or(0))))
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    app.log_run_outputs(&r.req_str("run_id")?, models)?;
+    reply(&empty())
+}
+
+fn log_model(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    app.record_logged_model(&r.run_id()?, &r.req_str("model_json")?)?;
+    reply(&empty())
 }

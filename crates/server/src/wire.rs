@@ -99,7 +99,13 @@ pub fn run(r: &Run) -> Value {
     put(&mut data, "tags", tags(&r.tags));
     let mut inputs = Map::new();
     put(&mut inputs, "dataset_inputs", Value::Array(r.inputs.iter().map(dataset_input).collect()));
-    json!({"info": run_info(&r.info), "data": data, "inputs": inputs, "outputs": {}})
+    let mut outputs = Map::new();
+    put(
+        &mut outputs,
+        "model_outputs",
+        Value::Array(r.outputs.iter().map(|(id, step)| json!({"model_id": id, "step": step})).collect()),
+    );
+    json!({"info": run_info(&r.info), "data": data, "inputs": inputs, "outputs": outputs})
 }
 
 /// One metric point on the wire, serialized without building a JSON tree.
@@ -127,4 +133,25 @@ pub struct Points<'a> {
     pub metrics: Vec<PointOut<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub next_page_token: Option<String>,
+}
+
+pub fn logged_model(m: &almanac_core::model::LoggedModel) -> Value {
+    let mut info = Map::new();
+    info.insert("model_id".into(), m.model_id.clone().into());
+    info.insert("experiment_id".into(), m.experiment_id.clone().into());
+    info.insert("name".into(), m.name.clone().into());
+    info.insert("creation_timestamp_ms".into(), m.creation_timestamp.into());
+    info.insert("last_updated_timestamp_ms".into(), m.last_updated_timestamp.into());
+    info.insert("artifact_uri".into(), m.artifact_location.clone().into());
+    info.insert("status".into(), m.status.wire_name().into());
+    if let Some(t) = &m.model_type {
+        info.insert("model_type".into(), t.clone().into());
+    }
+    if let Some(r) = &m.source_run_id {
+        info.insert("source_run_id".into(), r.clone().into());
+    }
+    put(&mut info, "tags", tags(&m.tags));
+    let mut data = Map::new();
+    put(&mut data, "params", params(&m.params));
+    json!({"info": info, "data": data})
 }

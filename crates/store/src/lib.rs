@@ -21,7 +21,7 @@ use almanac_core::ErrorCode;
 use rusqlite::{Connection, OpenFlags};
 
 pub use journal::{JournalEntry, Receipt};
-pub use read::{ArtifactEntry, ArtifactFile, ExperimentQuery, HistoryPage, RunQuery};
+pub use read::{ArtifactEntry, ArtifactFile, ExperimentQuery, HistoryPage, ModelQuery, RunQuery};
 
 /// What the store can fail with. Domain errors carry MLflow's code; SQLite
 /// and IO errors are internal.

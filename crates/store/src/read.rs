@@ -7,6 +7,7 @@ use almanac_core::model::{
     Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricPoint, Param, Run, RunInfo, RunStatus, Tag,
     ViewType,
 };
+use almanac_core::model::{LoggedModel, LoggedModelStatus};
 use almanac_core::search::{Filter, OrderBy};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -243,7 +244,17 @@ fn hydrate(c: &Connection, pks: &[i64]) -> Result<Vec<Run>> {
     })?;
     for row in rows {
         let (pk, info) = row?;
-        runs.insert(pk, Run { info, metrics: Vec::new(), params: Vec::new(), tags: Vec::new(), inputs: Vec::new() });
+        runs.insert(
+            pk,
+            Run {
+                info,
+                metrics: Vec::new(),
+                params: Vec::new(),
+                tags: Vec::new(),
+                inputs: Vec::new(),
+                outputs: Vec::new(),
+            },
+        );
     }
 
     let mut stmt = c.prepare_cached(
@@ -320,6 +331,17 @@ fn hydrate(c: &Connection, pks: &[i64]) -> Result<Vec<Run>> {
         }
     }
 
+    let mut stmt = c.prepare_cached(
+        "SELECT run_pk, model_id, step FROM run_outputs WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY model_id",
+    )?;
+    let rows = stmt.query_map([&list], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+    for row in rows {
+        let (pk, model_id, step) = row?;
+        if let Some(run) = runs.get_mut(&pk) {
+            run.outputs.push((model_id, step));
+        }
+    }
+
     Ok(pks.iter().filter_map(|pk| runs.remove(pk)).collect())
 }
 
@@ -359,7 +381,8 @@ impl Store {
     pub fn list_artifacts(&self, dir: &str) -> Result<Vec<ArtifactEntry>> {
         self.with_reader(|c| {
             let (low, high) = prefix_range(dir);
-            let mut stmt = c.prepare_cached("SELECT path, size FROM artifacts WHERE path > ?1 AND path < ?2 ORDER BY path")?;
+            let mut stmt =
+                c.prepare_cached("SELECT path, size FROM artifacts WHERE path > ?1 AND path < ?2 ORDER BY path")?;
             let rows = stmt.query_map(params![low, high], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
             let mut out: Vec<ArtifactEntry> = Vec::new();
             for row in rows {
@@ -383,8 +406,9 @@ impl Store {
     pub fn artifacts_under(&self, dir: &str) -> Result<Vec<(String, ArtifactFile)>> {
         self.with_reader(|c| {
             let (low, high) = prefix_range(dir);
-            let mut stmt =
-                c.prepare_cached("SELECT path, sha256, size FROM artifacts WHERE path > ?1 AND path < ?2 ORDER BY path")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT path, sha256, size FROM artifacts WHERE path > ?1 AND path < ?2 ORDER BY path",
+            )?;
             let rows = stmt.query_map(params![low, high], |r| {
                 Ok((r.get::<_, String>(0)?, ArtifactFile { sha256: r.get(1)?, size: r.get::<_, i64>(2)? as u64 }))
             })?;
@@ -402,6 +426,83 @@ impl Store {
             )?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+}
+
+/// A logged-model search, already parsed.
+#[derive(Debug, Clone, Default)]
+pub struct ModelQuery {
+    pub experiment_ids: Vec<String>,
+    pub filter: Option<Filter>,
+    /// (field, ascending)
+    pub order_by: Vec<(String, bool)>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+fn load_model(c: &Connection, model_id: &str) -> Result<Option<LoggedModel>> {
+    let found = c
+        .prepare_cached(
+            "SELECT model_id, experiment_id, name, artifact_location, creation_time, last_update_time, status,
+                    model_type, source_run_id, lifecycle_stage
+             FROM logged_models WHERE model_id = ?1",
+        )?
+        .query_row([model_id], |r| {
+            Ok(LoggedModel {
+                model_id: r.get(0)?,
+                experiment_id: r.get(1)?,
+                name: r.get(2)?,
+                artifact_location: r.get(3)?,
+                creation_timestamp: r.get(4)?,
+                last_updated_timestamp: r.get(5)?,
+                status: LoggedModelStatus::from_wire(&r.get::<_, String>(6)?).unwrap_or(LoggedModelStatus::Pending),
+                model_type: r.get(7)?,
+                source_run_id: r.get(8)?,
+                lifecycle_stage: stage(&r.get::<_, String>(9)?),
+                tags: Vec::new(),
+                params: Vec::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut m) = found else { return Ok(None) };
+    let mut stmt = c.prepare_cached("SELECT key, value FROM logged_model_tags WHERE model_id = ?1 ORDER BY key")?;
+    m.tags = stmt
+        .query_map([model_id], |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = c.prepare_cached("SELECT key, value FROM logged_model_params WHERE model_id = ?1 ORDER BY key")?;
+    m.params = stmt
+        .query_map([model_id], |r| Ok(Param { key: r.get(0)?, value: r.get(1)? }))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(m))
+}
+
+impl Store {
+    /// A logged model; deleted ones only with `allow_deleted`.
+    pub fn logged_model(&self, model_id: &str, allow_deleted: bool) -> Result<LoggedModel> {
+        self.with_reader(|c| {
+            load_model(c, model_id)?
+                .filter(|m| allow_deleted || m.lifecycle_stage == LifecycleStage::Active)
+                .ok_or_else(|| Error::not_found(format!("Logged model with ID '{model_id}' not found.")).into())
+        })
+    }
+
+    pub fn search_logged_models(&self, q: &ModelQuery) -> Result<(Vec<LoggedModel>, bool)> {
+        self.with_reader(|c| {
+            let mut sql = Sql::default();
+            let text = search_sql::model_select(q, &mut sql);
+            let mut stmt = c.prepare(&text)?;
+            let ids: Vec<String> = stmt
+                .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let more = ids.len() as i64 > q.limit;
+            let mut out = Vec::new();
+            for id in ids.iter().take(q.limit as usize) {
+                if let Some(m) = load_model(c, id)? {
+                    out.push(m);
+                }
+            }
+            Ok((out, more))
         })
     }
 }

@@ -125,6 +125,41 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX artifacts_by_owner ON artifacts(owner);
     CREATE INDEX artifacts_by_sha ON artifacts(sha256);
     "#,
+    // 3: MLflow 3 logged models and run outputs.
+    r#"
+    CREATE TABLE logged_models (
+        model_id          TEXT PRIMARY KEY,
+        experiment_id     TEXT NOT NULL REFERENCES experiments(experiment_id),
+        name              TEXT NOT NULL,
+        artifact_location TEXT NOT NULL,
+        creation_time     INTEGER NOT NULL,
+        last_update_time  INTEGER NOT NULL,
+        status            TEXT NOT NULL,
+        model_type        TEXT,
+        source_run_id     TEXT,
+        lifecycle_stage   TEXT NOT NULL
+    );
+    CREATE INDEX logged_models_by_experiment ON logged_models(experiment_id, creation_time);
+    CREATE INDEX logged_models_by_run ON logged_models(source_run_id);
+    CREATE TABLE logged_model_tags (
+        model_id TEXT NOT NULL REFERENCES logged_models(model_id),
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE logged_model_params (
+        model_id TEXT NOT NULL REFERENCES logged_models(model_id),
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE run_outputs (
+        run_pk   INTEGER NOT NULL REFERENCES runs(pk),
+        model_id TEXT NOT NULL,
+        step     INTEGER NOT NULL,
+        PRIMARY KEY (run_pk, model_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

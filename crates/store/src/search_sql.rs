@@ -130,7 +130,7 @@ fn run_column(a: Attribute) -> &'static str {
         Attribute::ArtifactUri => "r.artifact_uri",
         Attribute::LifecycleStage => "r.lifecycle_stage",
         // Experiment attributes never reach a run query: the parser refuses them.
-        Attribute::Name | Attribute::ExperimentId | Attribute::CreationTime | Attribute::LastUpdateTime => "NULL",
+        _ => "NULL",
     }
 }
 
@@ -263,4 +263,64 @@ pub(crate) fn experiment_order(order: &[OrderBy], _sql: &mut Sql) -> String {
         terms.push("e.experiment_id DESC".into());
     }
     terms.join(", ")
+}
+
+/// Logged-model search: `SELECT m.model_id FROM logged_models m ...`.
+pub(crate) fn model_select(q: &crate::read::ModelQuery, sql: &mut Sql) -> String {
+    let mut wheres = vec![
+        format!("m.experiment_id IN (SELECT value FROM json_each({}))", sql.bind_json_list(&q.experiment_ids)),
+        "m.lifecycle_stage = 'active'".to_string(),
+    ];
+    if let Some(f) = &q.filter {
+        wheres.push(model_filter(f, sql));
+    }
+    let mut terms = Vec::new();
+    for (field, ascending) in &q.order_by {
+        let dir = if *ascending { "ASC" } else { "DESC" };
+        let column = match field.as_str() {
+            "name" => "m.name",
+            "model_id" => "m.model_id",
+            "creation_time" | "creation_timestamp" => "m.creation_time",
+            "last_updated_timestamp" => "m.last_update_time",
+            "status" => "m.status",
+            _ => continue,
+        };
+        terms.push(format!("{column} {dir}"));
+    }
+    terms.push("m.creation_time DESC".into());
+    terms.push("m.model_id ASC".into());
+    format!(
+        "SELECT m.model_id FROM logged_models m WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
+        wheres.join(" AND "),
+        terms.join(", "),
+        q.limit.saturating_add(1),
+        q.offset
+    )
+}
+
+fn model_filter(f: &Filter, sql: &mut Sql) -> String {
+    match f {
+        Filter::And(parts) => join(parts, " AND ", sql, model_filter),
+        Filter::Or(parts) => join(parts, " OR ", sql, model_filter),
+        Filter::Compare(c) => match &c.key {
+            Key::Tag(name) => keyed("logged_model_tags", "model_id", "m.model_id", name, c, sql),
+            Key::Param(name) => keyed("logged_model_params", "model_id", "m.model_id", name, c, sql),
+            Key::Attribute(a) => {
+                let column = match a {
+                    Attribute::Name => "m.name",
+                    Attribute::ModelId => "m.model_id",
+                    Attribute::ExperimentId => "m.experiment_id",
+                    Attribute::SourceRunId => "m.source_run_id",
+                    Attribute::ModelStatus => "m.status",
+                    Attribute::ModelType => "m.model_type",
+                    Attribute::CreationTime => "m.creation_time",
+                    Attribute::LastUpdateTime => "m.last_update_time",
+                    _ => "NULL",
+                };
+                compare(column, c.op, &c.value, sql)
+            }
+            // Logged-model metrics are not stored yet: no model matches.
+            _ => "0".into(),
+        },
+    }
 }

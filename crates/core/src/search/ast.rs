@@ -3,6 +3,7 @@
 pub enum Target {
     Runs,
     Experiments,
+    LoggedModels,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +45,11 @@ pub enum Attribute {
     ExperimentId,
     CreationTime,
     LastUpdateTime,
+    // Logged models.
+    ModelId,
+    SourceRunId,
+    ModelStatus,
+    ModelType,
 }
 
 impl Attribute {

@@ -276,8 +276,10 @@ impl Parser {
 fn resolve_key(prefix: Option<&str>, name: String, target: Target) -> Result<Key, String> {
     let entity = prefix.map(|p| p.to_ascii_lowercase());
     let key = match (entity.as_deref(), target) {
-        (Some("metric" | "metrics"), Target::Runs) => Key::Metric(name),
-        (Some("param" | "params" | "parameter" | "parameters"), Target::Runs) => Key::Param(name),
+        (Some("metric" | "metrics"), Target::Runs | Target::LoggedModels) => Key::Metric(name),
+        (Some("param" | "params" | "parameter" | "parameters"), Target::Runs | Target::LoggedModels) => {
+            Key::Param(name)
+        }
         (Some("tag" | "tags"), _) => Key::Tag(name),
         (Some("dataset" | "datasets"), Target::Runs) => Key::Dataset(match name.as_str() {
             "name" => DatasetField::Name,
@@ -293,7 +295,7 @@ fn resolve_key(prefix: Option<&str>, name: String, target: Target) -> Result<Key
                 "Invalid entity type '{other}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']"
             ));
         }
-        (Some(other), Target::Experiments) => {
+        (Some(other), Target::Experiments | Target::LoggedModels) => {
             return Err(format!("Invalid entity type '{other}'. Valid values are ['tag', 'attribute']"));
         }
     };
@@ -318,6 +320,17 @@ fn attribute(name: &str, target: Target) -> Result<Attribute, String> {
             "lifecycle_stage" => Some(Attribute::LifecycleStage),
             _ => None,
         },
+        Target::LoggedModels => match name {
+            "name" => Some(Attribute::Name),
+            "model_id" => Some(Attribute::ModelId),
+            "experiment_id" => Some(Attribute::ExperimentId),
+            "source_run_id" => Some(Attribute::SourceRunId),
+            "status" => Some(Attribute::ModelStatus),
+            "model_type" => Some(Attribute::ModelType),
+            "creation_time" | "creation_timestamp" => Some(Attribute::CreationTime),
+            "last_updated_timestamp" | "last_update_time" => Some(Attribute::LastUpdateTime),
+            _ => None,
+        },
         Target::Experiments => match name {
             "name" => Some(Attribute::Name),
             "experiment_id" => Some(Attribute::ExperimentId),
@@ -330,6 +343,9 @@ fn attribute(name: &str, target: Target) -> Result<Attribute, String> {
         let valid = match target {
             Target::Runs => "['run_id', 'run_name', 'status', 'start_time', 'end_time', 'user_id', 'artifact_uri', 'lifecycle_stage']",
             Target::Experiments => "['name', 'experiment_id', 'creation_time', 'last_update_time']",
+            Target::LoggedModels => {
+                "['name', 'model_id', 'experiment_id', 'source_run_id', 'status', 'model_type', 'creation_timestamp', 'last_updated_timestamp']"
+            }
         };
         format!("Invalid attribute key '{name}' specified. Valid keys are {valid}")
     })
