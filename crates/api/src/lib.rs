@@ -9,6 +9,7 @@ mod artifacts;
 mod env;
 mod models;
 mod paging;
+mod registry;
 mod tracking;
 
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub use artifacts::{ArtifactListing, GcReport, proxied_path};
 pub use env::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock};
 pub use models::{CreateLoggedModel, SearchLoggedModels};
 pub use paging::Page;
+pub use registry::{CreateModelVersion, SearchRegistry};
 pub use tracking::{CreateRun, LogBatch, SearchExperiments, SearchRuns, SeriesPoint, UpdateRun};
 
 /// An error as every front end shows it: MLflow's code plus a message.

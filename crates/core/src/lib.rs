@@ -12,6 +12,7 @@ pub mod ids;
 pub mod model;
 pub mod names;
 pub mod op;
+pub mod registry;
 pub mod search;
 pub mod validation;
 

@@ -311,3 +311,43 @@ pub struct LoggedModel {
     pub tags: Vec<Tag>,
     pub params: Vec<Param>,
 }
+
+/// A model version's registry stage. Deprecated in MLflow, still answered.
+pub const STAGES: [&str; 4] = ["None", "Staging", "Production", "Archived"];
+
+/// A name in the model registry: a family of model versions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredModel {
+    pub name: String,
+    pub creation_timestamp: i64,
+    pub last_updated_timestamp: i64,
+    pub description: Option<String>,
+    pub tags: Vec<Tag>,
+    /// (alias, version)
+    pub aliases: Vec<(String, i64)>,
+    /// The newest live version per stage.
+    pub latest_versions: Vec<ModelVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelVersion {
+    pub name: String,
+    pub version: i64,
+    pub creation_timestamp: i64,
+    pub last_updated_timestamp: i64,
+    pub description: Option<String>,
+    pub current_stage: String,
+    pub source: String,
+    pub run_id: Option<String>,
+    pub run_link: Option<String>,
+    pub model_id: Option<String>,
+    /// Where the version's files are: the logged model's artifact location
+    /// for `models:/m-…` sources, else the source itself.
+    pub storage_location: String,
+    pub tags: Vec<Tag>,
+    /// This version's aliases.
+    pub aliases: Vec<String>,
+}
+
+/// MLflow's tag marking a registered model (and its versions) as a prompt.
+pub const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";

@@ -117,6 +117,84 @@ pub enum Op {
         run_id: String,
         models: Vec<(String, i64)>,
     },
+    CreateRegisteredModel {
+        name: String,
+        creation_time: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        #[serde(default)]
+        tags: Vec<Tag>,
+    },
+    RenameRegisteredModel {
+        name: String,
+        new_name: String,
+    },
+    UpdateRegisteredModel {
+        name: String,
+        description: String,
+    },
+    DeleteRegisteredModel {
+        name: String,
+    },
+    SetRegisteredModelTag {
+        name: String,
+        tag: Tag,
+    },
+    DeleteRegisteredModelTag {
+        name: String,
+        key: String,
+    },
+    SetRegisteredModelAlias {
+        name: String,
+        alias: String,
+        version: i64,
+    },
+    DeleteRegisteredModelAlias {
+        name: String,
+        alias: String,
+    },
+    CreateModelVersion {
+        name: String,
+        version: i64,
+        creation_time: i64,
+        source: String,
+        storage_location: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        run_link: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        description: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        model_id: Option<String>,
+        #[serde(default)]
+        tags: Vec<Tag>,
+    },
+    UpdateModelVersion {
+        name: String,
+        version: i64,
+        description: String,
+    },
+    TransitionModelVersionStage {
+        name: String,
+        version: i64,
+        stage: String,
+        archive_existing_versions: bool,
+    },
+    DeleteModelVersion {
+        name: String,
+        version: i64,
+    },
+    SetModelVersionTag {
+        name: String,
+        version: i64,
+        tag: Tag,
+    },
+    DeleteModelVersionTag {
+        name: String,
+        version: i64,
+        key: String,
+    },
     /// A file stored at `path` under the artifact root, by content address.
     PutArtifact {
         path: String,
@@ -169,6 +247,20 @@ impl Op {
             | Op::DeleteLoggedModelTag { model_id, .. }
             | Op::LogLoggedModelParams { model_id, .. } => model_id,
             Op::LogRunOutputs { run_id, .. } => run_id,
+            Op::CreateRegisteredModel { name, .. }
+            | Op::RenameRegisteredModel { name, .. }
+            | Op::UpdateRegisteredModel { name, .. }
+            | Op::DeleteRegisteredModel { name }
+            | Op::SetRegisteredModelTag { name, .. }
+            | Op::DeleteRegisteredModelTag { name, .. }
+            | Op::SetRegisteredModelAlias { name, .. }
+            | Op::DeleteRegisteredModelAlias { name, .. }
+            | Op::CreateModelVersion { name, .. }
+            | Op::UpdateModelVersion { name, .. }
+            | Op::TransitionModelVersionStage { name, .. }
+            | Op::DeleteModelVersion { name, .. }
+            | Op::SetModelVersionTag { name, .. }
+            | Op::DeleteModelVersionTag { name, .. } => name,
         }
     }
 
@@ -194,6 +286,20 @@ impl Op {
             Op::DeleteLoggedModelTag { .. } => "delete_logged_model_tag",
             Op::LogLoggedModelParams { .. } => "log_logged_model_params",
             Op::LogRunOutputs { .. } => "log_run_outputs",
+            Op::CreateRegisteredModel { .. } => "create_registered_model",
+            Op::RenameRegisteredModel { .. } => "rename_registered_model",
+            Op::UpdateRegisteredModel { .. } => "update_registered_model",
+            Op::DeleteRegisteredModel { .. } => "delete_registered_model",
+            Op::SetRegisteredModelTag { .. } => "set_registered_model_tag",
+            Op::DeleteRegisteredModelTag { .. } => "delete_registered_model_tag",
+            Op::SetRegisteredModelAlias { .. } => "set_registered_model_alias",
+            Op::DeleteRegisteredModelAlias { .. } => "delete_registered_model_alias",
+            Op::CreateModelVersion { .. } => "create_model_version",
+            Op::UpdateModelVersion { .. } => "update_model_version",
+            Op::TransitionModelVersionStage { .. } => "transition_model_version_stage",
+            Op::DeleteModelVersion { .. } => "delete_model_version",
+            Op::SetModelVersionTag { .. } => "set_model_version_tag",
+            Op::DeleteModelVersionTag { .. } => "delete_model_version_tag",
             Op::DeleteArtifacts { .. } => "delete_artifacts",
         }
     }

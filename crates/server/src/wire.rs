@@ -155,3 +155,43 @@ pub fn logged_model(m: &almanac_core::model::LoggedModel) -> Value {
     put(&mut data, "params", params(&m.params));
     json!({"info": info, "data": data})
 }
+
+/// A model version as MLflow's registry emits it: `version` is a string,
+/// absent optional strings are `""`, and `aliases` appear only on
+/// single-version answers.
+pub fn model_version(v: &almanac_core::model::ModelVersion, with_aliases: bool) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), v.name.clone().into());
+    m.insert("version".into(), v.version.to_string().into());
+    m.insert("creation_timestamp".into(), v.creation_timestamp.into());
+    m.insert("last_updated_timestamp".into(), v.last_updated_timestamp.into());
+    m.insert("current_stage".into(), v.current_stage.clone().into());
+    m.insert("description".into(), v.description.clone().unwrap_or_default().into());
+    m.insert("source".into(), v.source.clone().into());
+    m.insert("run_id".into(), v.run_id.clone().unwrap_or_default().into());
+    m.insert("status".into(), "READY".into());
+    put(&mut m, "tags", tags(&v.tags));
+    m.insert("run_link".into(), v.run_link.clone().unwrap_or_default().into());
+    if with_aliases {
+        put(&mut m, "aliases", Value::Array(v.aliases.iter().map(|a| Value::from(a.clone())).collect()));
+    }
+    Value::Object(m)
+}
+
+pub fn registered_model(r: &almanac_core::model::RegisteredModel) -> Value {
+    let mut m = Map::new();
+    m.insert("name".into(), r.name.clone().into());
+    m.insert("creation_timestamp".into(), r.creation_timestamp.into());
+    m.insert("last_updated_timestamp".into(), r.last_updated_timestamp.into());
+    if let Some(d) = r.description.as_ref().filter(|d| !d.is_empty()) {
+        m.insert("description".into(), d.clone().into());
+    }
+    put(&mut m, "latest_versions", Value::Array(r.latest_versions.iter().map(|v| model_version(v, false)).collect()));
+    put(&mut m, "tags", tags(&r.tags));
+    put(
+        &mut m,
+        "aliases",
+        Value::Array(r.aliases.iter().map(|(a, v)| json!({"alias": a, "version": v.to_string()})).collect()),
+    );
+    Value::Object(m)
+}

@@ -10,6 +10,7 @@
 
 mod journal;
 mod read;
+mod registry;
 mod schema;
 mod search_sql;
 mod write;
@@ -22,6 +23,7 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use journal::{JournalEntry, Receipt};
 pub use read::{ArtifactEntry, ArtifactFile, ExperimentQuery, HistoryPage, ModelQuery, RunQuery};
+pub use registry::RegistryQuery;
 
 /// What the store can fail with. Domain errors carry MLflow's code; SQLite
 /// and IO errors are internal.

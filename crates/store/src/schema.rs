@@ -160,6 +160,52 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (run_pk, model_id)
     ) WITHOUT ROWID;
     "#,
+    // 4: the model registry.
+    r#"
+    CREATE TABLE registered_models (
+        name             TEXT PRIMARY KEY,
+        creation_time    INTEGER NOT NULL,
+        last_update_time INTEGER NOT NULL,
+        description      TEXT
+    );
+    CREATE TABLE registered_model_tags (
+        name  TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        value TEXT NOT NULL,
+        seq   INTEGER NOT NULL,
+        PRIMARY KEY (name, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE registered_model_aliases (
+        name    TEXT NOT NULL,
+        alias   TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (name, alias)
+    ) WITHOUT ROWID;
+    CREATE TABLE model_versions (
+        name             TEXT NOT NULL,
+        version          INTEGER NOT NULL,
+        creation_time    INTEGER NOT NULL,
+        last_update_time INTEGER NOT NULL,
+        description      TEXT,
+        current_stage    TEXT NOT NULL,
+        source           TEXT NOT NULL,
+        storage_location TEXT NOT NULL,
+        run_id           TEXT,
+        run_link         TEXT,
+        model_id         TEXT,
+        deleted          INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (name, version)
+    ) WITHOUT ROWID;
+    CREATE INDEX model_versions_by_run ON model_versions(run_id);
+    CREATE TABLE model_version_tags (
+        name    TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        key     TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        seq     INTEGER NOT NULL,
+        PRIMARY KEY (name, version, key)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

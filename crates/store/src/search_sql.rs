@@ -13,7 +13,7 @@ pub(crate) struct Sql {
 }
 
 impl Sql {
-    fn bind(&mut self, v: impl Into<Value>) -> String {
+    pub(crate) fn bind(&mut self, v: impl Into<Value>) -> String {
         self.params.push(v.into());
         format!("?{}", self.params.len())
     }
@@ -43,7 +43,7 @@ fn like_to_glob(pattern: &str) -> String {
 }
 
 /// `column OP value` for a string or numeric column.
-fn compare(column: &str, op: CompareOp, value: &Literal, sql: &mut Sql) -> String {
+pub(crate) fn compare(column: &str, op: CompareOp, value: &Literal, sql: &mut Sql) -> String {
     let v = |sql: &mut Sql| match value {
         Literal::String(s) => sql.bind(s.clone()),
         Literal::Number(n) => sql.bind(*n),
@@ -74,7 +74,7 @@ fn compare(column: &str, op: CompareOp, value: &Literal, sql: &mut Sql) -> Strin
 /// key". This is MLflow's join semantics: `!=` never matches a run that lacks
 /// the key. Correlated `EXISTS` lookups hit the side table's primary key, and
 /// let SQLite stop scanning as soon as a page is full.
-fn keyed(table: &str, owner: &str, outer: &str, name: &str, c: &Comparison, sql: &mut Sql) -> String {
+pub(crate) fn keyed(table: &str, owner: &str, outer: &str, name: &str, c: &Comparison, sql: &mut Sql) -> String {
     let key = sql.bind(name.to_string());
     let lookup = format!("SELECT 1 FROM {table} k WHERE k.{owner} = {outer} AND k.key = {key}");
     match c.op {
@@ -91,8 +91,8 @@ fn keyed(table: &str, owner: &str, outer: &str, name: &str, c: &Comparison, sql:
 
 pub(crate) fn run_filter(f: &Filter, sql: &mut Sql) -> String {
     match f {
-        Filter::And(parts) => join(parts, " AND ", sql, run_filter),
-        Filter::Or(parts) => join(parts, " OR ", sql, run_filter),
+        Filter::And(parts) => join_with(parts, " AND ", sql, run_filter),
+        Filter::Or(parts) => join_with(parts, " OR ", sql, run_filter),
         Filter::Compare(c) => match &c.key {
             Key::Metric(name) => keyed("latest_metrics", "run_pk", "r.pk", name, c, sql),
             Key::Param(name) => keyed("params", "run_pk", "r.pk", name, c, sql),
@@ -114,7 +114,7 @@ pub(crate) fn run_filter(f: &Filter, sql: &mut Sql) -> String {
     }
 }
 
-fn join(parts: &[Filter], sep: &str, sql: &mut Sql, each: fn(&Filter, &mut Sql) -> String) -> String {
+pub(crate) fn join_with(parts: &[Filter], sep: &str, sql: &mut Sql, each: fn(&Filter, &mut Sql) -> String) -> String {
     let inner: Vec<String> = parts.iter().map(|p| each(p, sql)).collect();
     format!("({})", inner.join(sep))
 }
@@ -225,8 +225,8 @@ fn run_order(order: &[OrderBy], filter: Option<&Filter>, sql: &mut Sql) -> (Stri
 
 pub(crate) fn experiment_filter(f: &Filter, sql: &mut Sql) -> String {
     match f {
-        Filter::And(parts) => join(parts, " AND ", sql, experiment_filter),
-        Filter::Or(parts) => join(parts, " OR ", sql, experiment_filter),
+        Filter::And(parts) => join_with(parts, " AND ", sql, experiment_filter),
+        Filter::Or(parts) => join_with(parts, " OR ", sql, experiment_filter),
         Filter::Compare(c) => match &c.key {
             Key::Tag(name) => keyed("experiment_tags", "experiment_id", "e.experiment_id", name, c, sql),
             Key::Attribute(a) => compare(experiment_column(*a), c.op, &c.value, sql),
@@ -300,8 +300,8 @@ pub(crate) fn model_select(q: &crate::read::ModelQuery, sql: &mut Sql) -> String
 
 fn model_filter(f: &Filter, sql: &mut Sql) -> String {
     match f {
-        Filter::And(parts) => join(parts, " AND ", sql, model_filter),
-        Filter::Or(parts) => join(parts, " OR ", sql, model_filter),
+        Filter::And(parts) => join_with(parts, " AND ", sql, model_filter),
+        Filter::Or(parts) => join_with(parts, " OR ", sql, model_filter),
         Filter::Compare(c) => match &c.key {
             Key::Tag(name) => keyed("logged_model_tags", "model_id", "m.model_id", name, c, sql),
             Key::Param(name) => keyed("logged_model_params", "model_id", "m.model_id", name, c, sql),

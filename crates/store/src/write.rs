@@ -310,6 +310,20 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
                 .execute(params![run.pk, model_id, step])?;
             }
         }
+        Op::CreateRegisteredModel { .. }
+        | Op::RenameRegisteredModel { .. }
+        | Op::UpdateRegisteredModel { .. }
+        | Op::DeleteRegisteredModel { .. }
+        | Op::SetRegisteredModelTag { .. }
+        | Op::DeleteRegisteredModelTag { .. }
+        | Op::SetRegisteredModelAlias { .. }
+        | Op::DeleteRegisteredModelAlias { .. }
+        | Op::CreateModelVersion { .. }
+        | Op::UpdateModelVersion { .. }
+        | Op::TransitionModelVersionStage { .. }
+        | Op::DeleteModelVersion { .. }
+        | Op::SetModelVersionTag { .. }
+        | Op::DeleteModelVersionTag { .. } => crate::registry::apply(conn, op, time_ms)?,
         Op::LogInputs { run_id, datasets } => {
             let run = active_run(conn, run_id)?;
             for input in datasets {

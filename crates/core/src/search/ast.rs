@@ -4,6 +4,8 @@ pub enum Target {
     Runs,
     Experiments,
     LoggedModels,
+    RegisteredModels,
+    ModelVersions,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -50,11 +52,21 @@ pub enum Attribute {
     SourceRunId,
     ModelStatus,
     ModelType,
+    // Model versions.
+    VersionNumber,
+    SourcePath,
 }
 
 impl Attribute {
     pub fn is_numeric(self) -> bool {
-        matches!(self, Attribute::StartTime | Attribute::EndTime | Attribute::CreationTime | Attribute::LastUpdateTime)
+        matches!(
+            self,
+            Attribute::StartTime
+                | Attribute::EndTime
+                | Attribute::CreationTime
+                | Attribute::LastUpdateTime
+                | Attribute::VersionNumber
+        )
     }
 }
 

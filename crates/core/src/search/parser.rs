@@ -295,7 +295,7 @@ fn resolve_key(prefix: Option<&str>, name: String, target: Target) -> Result<Key
                 "Invalid entity type '{other}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']"
             ));
         }
-        (Some(other), Target::Experiments | Target::LoggedModels) => {
+        (Some(other), _) => {
             return Err(format!("Invalid entity type '{other}'. Valid values are ['tag', 'attribute']"));
         }
     };
@@ -331,6 +331,17 @@ fn attribute(name: &str, target: Target) -> Result<Attribute, String> {
             "last_updated_timestamp" | "last_update_time" => Some(Attribute::LastUpdateTime),
             _ => None,
         },
+        Target::RegisteredModels => match name {
+            "name" => Some(Attribute::Name),
+            _ => None,
+        },
+        Target::ModelVersions => match name {
+            "name" => Some(Attribute::Name),
+            "version_number" => Some(Attribute::VersionNumber),
+            "run_id" => Some(Attribute::RunId),
+            "source_path" => Some(Attribute::SourcePath),
+            _ => None,
+        },
         Target::Experiments => match name {
             "name" => Some(Attribute::Name),
             "experiment_id" => Some(Attribute::ExperimentId),
@@ -343,6 +354,8 @@ fn attribute(name: &str, target: Target) -> Result<Attribute, String> {
         let valid = match target {
             Target::Runs => "['run_id', 'run_name', 'status', 'start_time', 'end_time', 'user_id', 'artifact_uri', 'lifecycle_stage']",
             Target::Experiments => "['name', 'experiment_id', 'creation_time', 'last_update_time']",
+            Target::RegisteredModels => "['name']",
+            Target::ModelVersions => "['name', 'version_number', 'run_id', 'source_path']",
             Target::LoggedModels => {
                 "['name', 'model_id', 'experiment_id', 'source_run_id', 'status', 'model_type', 'creation_timestamp', 'last_updated_timestamp']"
             }

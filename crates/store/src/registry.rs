@@ -1,0 +1,514 @@
+//! The model registry's tables: folding registry ops in, and reading them out.
+
+use almanac_core::Error;
+use almanac_core::model::{ModelVersion, PROMPT_TAG, RegisteredModel, Tag};
+use almanac_core::op::Op;
+use almanac_core::search::{Attribute, CompareOp, Filter, Key, Literal};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use crate::search_sql::{Sql, compare, join_with, keyed};
+use crate::{Result, Store};
+
+fn model_exists(conn: &Connection, name: &str) -> Result<()> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM registered_models WHERE name = ?1")?
+        .query_row([name], |_| Ok(()))
+        .optional()?;
+    found.ok_or_else(|| Error::not_found(format!("Registered Model with name={name} not found")).into())
+}
+
+fn version_exists(conn: &Connection, name: &str, version: i64) -> Result<()> {
+    let found = conn
+        .prepare_cached("SELECT 1 FROM model_versions WHERE name = ?1 AND version = ?2 AND deleted = 0")?
+        .query_row(params![name, version], |_| Ok(()))
+        .optional()?;
+    found.ok_or_else(|| Error::not_found(format!("Model Version (name={name}, version={version}) not found")).into())
+}
+
+fn touch_model(conn: &Connection, name: &str, time_ms: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE registered_models SET last_update_time = ?2 WHERE name = ?1")?
+        .execute(params![name, time_ms])?;
+    Ok(())
+}
+
+fn touch_version(conn: &Connection, name: &str, version: i64, time_ms: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE model_versions SET last_update_time = ?3 WHERE name = ?1 AND version = ?2")?
+        .execute(params![name, version, time_ms])?;
+    Ok(())
+}
+
+fn set_model_tag(conn: &Connection, name: &str, tag: &Tag) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO registered_model_tags(name, key, value, seq)
+         VALUES (?1, ?2, ?3, (SELECT coalesce(max(seq), 0) + 1 FROM registered_model_tags WHERE name = ?1))
+         ON CONFLICT(name, key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![name, tag.key, tag.value])?;
+    Ok(())
+}
+
+fn set_version_tag(conn: &Connection, name: &str, version: i64, tag: &Tag) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO model_version_tags(name, version, key, value, seq)
+         VALUES (?1, ?2, ?3, ?4,
+                 (SELECT coalesce(max(seq), 0) + 1 FROM model_version_tags WHERE name = ?1 AND version = ?2))
+         ON CONFLICT(name, version, key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![name, version, tag.key, tag.value])?;
+    Ok(())
+}
+
+pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
+    match op {
+        Op::CreateRegisteredModel { name, creation_time, description, tags } => {
+            if model_exists(conn, name).is_ok() {
+                return Err(Error::already_exists(format!("Registered Model (name={name}) already exists.")).into());
+            }
+            conn.prepare_cached(
+                "INSERT INTO registered_models(name, creation_time, last_update_time, description) VALUES (?1, ?2, ?2, ?3)",
+            )?
+            .execute(params![name, creation_time, description])?;
+            for t in tags {
+                set_model_tag(conn, name, t)?;
+            }
+        }
+        Op::RenameRegisteredModel { name, new_name } => {
+            model_exists(conn, name)?;
+            if model_exists(conn, new_name).is_ok() {
+                return Err(Error::already_exists(format!("Registered Model (name={new_name}) already exists.")).into());
+            }
+            for table in [
+                "registered_models",
+                "registered_model_tags",
+                "registered_model_aliases",
+                "model_versions",
+                "model_version_tags",
+            ] {
+                conn.execute(&format!("UPDATE {table} SET name = ?2 WHERE name = ?1"), params![name, new_name])?;
+            }
+            conn.prepare_cached("UPDATE model_versions SET last_update_time = ?2 WHERE name = ?1")?
+                .execute(params![new_name, time_ms])?;
+            touch_model(conn, new_name, time_ms)?;
+        }
+        Op::UpdateRegisteredModel { name, description } => {
+            model_exists(conn, name)?;
+            conn.prepare_cached(
+                "UPDATE registered_models SET description = ?2, last_update_time = ?3 WHERE name = ?1",
+            )?
+            .execute(params![name, description, time_ms])?;
+        }
+        Op::DeleteRegisteredModel { name } => {
+            model_exists(conn, name)?;
+            for table in [
+                "registered_models",
+                "registered_model_tags",
+                "registered_model_aliases",
+                "model_versions",
+                "model_version_tags",
+            ] {
+                conn.execute(&format!("DELETE FROM {table} WHERE name = ?1"), [name])?;
+            }
+        }
+        Op::SetRegisteredModelTag { name, tag } => {
+            model_exists(conn, name)?;
+            set_model_tag(conn, name, tag)?;
+            touch_model(conn, name, time_ms)?;
+        }
+        Op::DeleteRegisteredModelTag { name, key } => {
+            model_exists(conn, name)?;
+            conn.prepare_cached("DELETE FROM registered_model_tags WHERE name = ?1 AND key = ?2")?
+                .execute(params![name, key])?;
+        }
+        Op::SetRegisteredModelAlias { name, alias, version } => {
+            model_exists(conn, name)?;
+            version_exists(conn, name, *version)?;
+            conn.prepare_cached(
+                "INSERT INTO registered_model_aliases(name, alias, version) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(name, alias) DO UPDATE SET version = excluded.version",
+            )?
+            .execute(params![name, alias, version])?;
+            touch_model(conn, name, time_ms)?;
+        }
+        Op::DeleteRegisteredModelAlias { name, alias } => {
+            model_exists(conn, name)?;
+            conn.prepare_cached("DELETE FROM registered_model_aliases WHERE name = ?1 AND alias = ?2")?
+                .execute(params![name, alias])?;
+        }
+        Op::CreateModelVersion {
+            name,
+            version,
+            creation_time,
+            source,
+            storage_location,
+            run_id,
+            run_link,
+            description,
+            model_id,
+            tags,
+        } => {
+            model_exists(conn, name)?;
+            let taken = conn
+                .prepare_cached("SELECT 1 FROM model_versions WHERE name = ?1 AND version = ?2")?
+                .query_row(params![name, version], |_| Ok(()))
+                .optional()?;
+            if taken.is_some() {
+                return Err(Error::already_exists(format!(
+                    "Model Version (name={name}, version={version}) already exists."
+                ))
+                .into());
+            }
+            conn.prepare_cached(
+                "INSERT INTO model_versions(name, version, creation_time, last_update_time, description, current_stage,
+                     source, storage_location, run_id, run_link, model_id)
+                 VALUES (?1, ?2, ?3, ?3, ?4, 'None', ?5, ?6, ?7, ?8, ?9)",
+            )?
+            .execute(params![
+                name,
+                version,
+                creation_time,
+                description,
+                source,
+                storage_location,
+                run_id,
+                run_link,
+                model_id
+            ])?;
+            for t in tags {
+                set_version_tag(conn, name, *version, t)?;
+            }
+            touch_model(conn, name, *creation_time)?;
+        }
+        Op::UpdateModelVersion { name, version, description } => {
+            version_exists(conn, name, *version)?;
+            conn.prepare_cached(
+                "UPDATE model_versions SET description = ?3, last_update_time = ?4 WHERE name = ?1 AND version = ?2",
+            )?
+            .execute(params![name, version, description, time_ms])?;
+        }
+        Op::TransitionModelVersionStage { name, version, stage, archive_existing_versions } => {
+            version_exists(conn, name, *version)?;
+            if *archive_existing_versions {
+                conn.prepare_cached(
+                    "UPDATE model_versions SET current_stage = 'Archived', last_update_time = ?4
+                     WHERE name = ?1 AND version != ?2 AND current_stage = ?3 AND deleted = 0",
+                )?
+                .execute(params![name, version, stage, time_ms])?;
+            }
+            conn.prepare_cached(
+                "UPDATE model_versions SET current_stage = ?3, last_update_time = ?4 WHERE name = ?1 AND version = ?2",
+            )?
+            .execute(params![name, version, stage, time_ms])?;
+        }
+        Op::DeleteModelVersion { name, version } => {
+            version_exists(conn, name, *version)?;
+            // A soft delete, as in MLflow: the number is never reused.
+            conn.prepare_cached(
+                "UPDATE model_versions SET deleted = 1, current_stage = 'Deleted_Internal', last_update_time = ?3
+                 WHERE name = ?1 AND version = ?2",
+            )?
+            .execute(params![name, version, time_ms])?;
+            conn.prepare_cached("DELETE FROM registered_model_aliases WHERE name = ?1 AND version = ?2")?
+                .execute(params![name, version])?;
+            touch_model(conn, name, time_ms)?;
+        }
+        Op::SetModelVersionTag { name, version, tag } => {
+            version_exists(conn, name, *version)?;
+            set_version_tag(conn, name, *version, tag)?;
+            touch_version(conn, name, *version, time_ms)?;
+        }
+        Op::DeleteModelVersionTag { name, version, key } => {
+            version_exists(conn, name, *version)?;
+            conn.prepare_cached("DELETE FROM model_version_tags WHERE name = ?1 AND version = ?2 AND key = ?3")?
+                .execute(params![name, version, key])?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A registry search, already parsed. `include_prompts` admits prompts
+/// (registered models tagged `mlflow.prompt.is_prompt = 'true'`), which
+/// plain searches hide, as in MLflow.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryQuery {
+    pub filter: Option<Filter>,
+    /// (key, ascending): `name`, `last_updated_timestamp`, `version_number`.
+    pub order_by: Vec<(String, bool)>,
+    pub include_prompts: bool,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+const VERSION_COLUMNS: &str = "name, version, creation_time, last_update_time, description, current_stage, source,
+    storage_location, run_id, run_link, model_id";
+
+fn version_from_row(r: &Row) -> rusqlite::Result<ModelVersion> {
+    Ok(ModelVersion {
+        name: r.get(0)?,
+        version: r.get(1)?,
+        creation_timestamp: r.get(2)?,
+        last_updated_timestamp: r.get(3)?,
+        description: r.get(4)?,
+        current_stage: r.get(5)?,
+        source: r.get(6)?,
+        storage_location: r.get(7)?,
+        run_id: r.get(8)?,
+        run_link: r.get(9)?,
+        model_id: r.get(10)?,
+        tags: Vec::new(),
+        aliases: Vec::new(),
+    })
+}
+
+fn version_tags(c: &Connection, name: &str, version: i64) -> Result<Vec<Tag>> {
+    let mut stmt =
+        c.prepare_cached("SELECT key, value FROM model_version_tags WHERE name = ?1 AND version = ?2 ORDER BY seq")?;
+    let tags = stmt.query_map(params![name, version], |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }))?;
+    Ok(tags.collect::<rusqlite::Result<_>>()?)
+}
+
+fn load_version(c: &Connection, name: &str, version: i64, with_aliases: bool) -> Result<Option<ModelVersion>> {
+    let found = c
+        .prepare_cached(&format!(
+            "SELECT {VERSION_COLUMNS} FROM model_versions WHERE name = ?1 AND version = ?2 AND deleted = 0"
+        ))?
+        .query_row(params![name, version], version_from_row)
+        .optional()?;
+    let Some(mut v) = found else { return Ok(None) };
+    v.tags = version_tags(c, name, version)?;
+    if with_aliases {
+        let mut stmt = c.prepare_cached(
+            "SELECT alias FROM registered_model_aliases WHERE name = ?1 AND version = ?2 ORDER BY alias",
+        )?;
+        v.aliases = stmt.query_map(params![name, version], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    }
+    Ok(Some(v))
+}
+
+fn load_model(c: &Connection, name: &str) -> Result<Option<RegisteredModel>> {
+    let found = c
+        .prepare_cached(
+            "SELECT name, creation_time, last_update_time, description FROM registered_models WHERE name = ?1",
+        )?
+        .query_row([name], |r| {
+            Ok(RegisteredModel {
+                name: r.get(0)?,
+                creation_timestamp: r.get(1)?,
+                last_updated_timestamp: r.get(2)?,
+                description: r.get(3)?,
+                tags: Vec::new(),
+                aliases: Vec::new(),
+                latest_versions: Vec::new(),
+            })
+        })
+        .optional()?;
+    let Some(mut m) = found else { return Ok(None) };
+    let mut stmt = c.prepare_cached("SELECT key, value FROM registered_model_tags WHERE name = ?1 ORDER BY seq")?;
+    m.tags =
+        stmt.query_map([name], |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }))?.collect::<rusqlite::Result<_>>()?;
+    let mut stmt =
+        c.prepare_cached("SELECT alias, version FROM registered_model_aliases WHERE name = ?1 ORDER BY alias")?;
+    m.aliases = stmt.query_map([name], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {VERSION_COLUMNS} FROM model_versions v WHERE name = ?1 AND deleted = 0 AND version =
+             (SELECT max(version) FROM model_versions w WHERE w.name = v.name AND w.current_stage = v.current_stage AND w.deleted = 0)
+         ORDER BY version"
+    ))?;
+    let mut latest: Vec<ModelVersion> = stmt.query_map([name], version_from_row)?.collect::<rusqlite::Result<_>>()?;
+    for v in &mut latest {
+        v.tags = version_tags(c, &v.name, v.version)?;
+    }
+    m.latest_versions = latest;
+    Ok(Some(m))
+}
+
+fn prompt_exclusion(column: &str) -> String {
+    format!(
+        "NOT EXISTS (SELECT 1 FROM registered_model_tags p WHERE p.name = {column} AND p.key = '{PROMPT_TAG}' AND p.value = 'true')"
+    )
+}
+
+fn registry_filter(f: &Filter, sql: &mut Sql, versions: bool) -> String {
+    let each: fn(&Filter, &mut Sql) -> String =
+        if versions { |f, sql| registry_filter(f, sql, true) } else { |f, sql| registry_filter(f, sql, false) };
+    match f {
+        Filter::And(parts) => join_with(parts, " AND ", sql, each),
+        Filter::Or(parts) => join_with(parts, " OR ", sql, each),
+        Filter::Compare(c) => match (&c.key, versions) {
+            (Key::Tag(name), false) => keyed("registered_model_tags", "name", "m.name", name, c, sql),
+            (Key::Tag(name), true) => {
+                // Version tags are keyed by (name, version): spell the lookup out.
+                let key = sql.bind(name.clone());
+                let lookup = format!(
+                    "SELECT 1 FROM model_version_tags k WHERE k.name = m.name AND k.version = m.version AND k.key = {key}"
+                );
+                match c.op {
+                    CompareOp::IsNull => format!("NOT EXISTS ({lookup})"),
+                    CompareOp::IsNotNull => format!("EXISTS ({lookup})"),
+                    op => format!("EXISTS ({lookup} AND {})", compare("k.value", op, &c.value, sql)),
+                }
+            }
+            (Key::Attribute(a), _) => {
+                let column = match a {
+                    Attribute::Name => "m.name",
+                    Attribute::VersionNumber => "m.version",
+                    Attribute::RunId => "m.run_id",
+                    Attribute::SourcePath => "m.source",
+                    _ => "NULL",
+                };
+                // version_number = '3' is as good as = 3.
+                let value = match (&c.value, a) {
+                    (Literal::String(s), Attribute::VersionNumber) => {
+                        s.parse::<f64>().map(Literal::Number).unwrap_or_else(|_| c.value.clone())
+                    }
+                    (Literal::List(items), Attribute::VersionNumber) => Literal::List(items.clone()),
+                    _ => c.value.clone(),
+                };
+                compare(column, c.op, &value, sql)
+            }
+            _ => "0".into(),
+        },
+    }
+}
+
+impl Store {
+    pub fn registered_model(&self, name: &str) -> Result<RegisteredModel> {
+        self.with_reader(|c| {
+            load_model(c, name)?
+                .ok_or_else(|| Error::not_found(format!("Registered Model with name={name} not found")).into())
+        })
+    }
+
+    pub fn model_version(&self, name: &str, version: i64) -> Result<ModelVersion> {
+        self.with_reader(|c| {
+            if load_model_exists(c, name)? {
+                load_version(c, name, version, true)?.ok_or_else(|| {
+                    Error::not_found(format!("Model Version (name={name}, version={version}) not found")).into()
+                })
+            } else {
+                Err(Error::not_found(format!("Registered Model with name={name} not found")).into())
+            }
+        })
+    }
+
+    /// The highest live version number of `name`, if any (all versions,
+    /// deleted included, with `include_deleted`, for numbering).
+    pub fn max_version(&self, name: &str, include_deleted: bool) -> Result<Option<i64>> {
+        self.with_reader(|c| {
+            let sql = if include_deleted {
+                "SELECT max(version) FROM model_versions WHERE name = ?1"
+            } else {
+                "SELECT max(version) FROM model_versions WHERE name = ?1 AND deleted = 0"
+            };
+            Ok(c.prepare_cached(sql)?.query_row([name], |r| r.get::<_, Option<i64>>(0))?)
+        })
+    }
+
+    pub fn alias_version(&self, name: &str, alias: &str) -> Result<Option<i64>> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached("SELECT version FROM registered_model_aliases WHERE name = ?1 AND alias = ?2")?
+                .query_row(params![name, alias], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    pub fn search_registered_models(&self, q: &RegistryQuery) -> Result<(Vec<RegisteredModel>, bool)> {
+        self.with_reader(|c| {
+            let mut sql = Sql::default();
+            let mut wheres = vec!["1".to_string()];
+            if let Some(f) = &q.filter {
+                wheres.push(registry_filter(f, &mut sql, false));
+            }
+            if !q.include_prompts {
+                wheres.push(prompt_exclusion("m.name"));
+            }
+            let mut terms: Vec<String> = q
+                .order_by
+                .iter()
+                .filter_map(|(k, asc)| {
+                    let dir = if *asc { "ASC" } else { "DESC" };
+                    match k.as_str() {
+                        "name" => Some(format!("m.name {dir}")),
+                        "timestamp" | "last_updated_timestamp" => Some(format!("m.last_update_time {dir}")),
+                        _ => None,
+                    }
+                })
+                .collect();
+            terms.push("m.name ASC".into());
+            let text = format!(
+                "SELECT m.name FROM registered_models m WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
+                wheres.join(" AND "),
+                terms.join(", "),
+                q.limit.saturating_add(1),
+                q.offset
+            );
+            let names: Vec<String> = c
+                .prepare(&text)?
+                .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let more = names.len() as i64 > q.limit;
+            let mut out = Vec::new();
+            for n in names.iter().take(q.limit as usize) {
+                if let Some(m) = load_model(c, n)? {
+                    out.push(m);
+                }
+            }
+            Ok((out, more))
+        })
+    }
+
+    pub fn search_model_versions(&self, q: &RegistryQuery) -> Result<(Vec<ModelVersion>, bool)> {
+        self.with_reader(|c| {
+            let mut sql = Sql::default();
+            let mut wheres = vec!["m.deleted = 0".to_string()];
+            if let Some(f) = &q.filter {
+                wheres.push(registry_filter(f, &mut sql, true));
+            }
+            if !q.include_prompts {
+                wheres.push(prompt_exclusion("m.name"));
+            }
+            let mut terms: Vec<String> = q
+                .order_by
+                .iter()
+                .filter_map(|(k, asc)| {
+                    let dir = if *asc { "ASC" } else { "DESC" };
+                    match k.as_str() {
+                        "name" => Some(format!("m.name {dir}")),
+                        "timestamp" | "last_updated_timestamp" => Some(format!("m.last_update_time {dir}")),
+                        "version_number" => Some(format!("m.version {dir}")),
+                        _ => None,
+                    }
+                })
+                .collect();
+            if terms.is_empty() {
+                terms.push("m.last_update_time DESC".into());
+            }
+            terms.push("m.name ASC".into());
+            terms.push("m.version DESC".into());
+            let text = format!(
+                "SELECT {VERSION_COLUMNS} FROM model_versions m WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
+                wheres.join(" AND "),
+                terms.join(", "),
+                q.limit.saturating_add(1),
+                q.offset
+            );
+            let mut found: Vec<ModelVersion> = c
+                .prepare(&text)?
+                .query_map(rusqlite::params_from_iter(sql.params.iter()), version_from_row)?
+                .collect::<rusqlite::Result<_>>()?;
+            let more = found.len() as i64 > q.limit;
+            found.truncate(q.limit as usize);
+            for v in &mut found {
+                v.tags = version_tags(c, &v.name, v.version)?;
+            }
+            Ok((found, more))
+        })
+    }
+}
+
+fn load_model_exists(c: &Connection, name: &str) -> Result<bool> {
+    Ok(c.prepare_cached("SELECT 1 FROM registered_models WHERE name = ?1")?
+        .query_row([name], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
