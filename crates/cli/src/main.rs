@@ -22,6 +22,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(after_help = "Examples:
   almanac serve                         # track into the default store on 127.0.0.1:5000
   almanac --store ./runs serve --port 5001
+  almanac gc --dry-run                  # what deleting runs made collectable
   MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py")]
 struct Cli {
     /// The store folder. Defaults to $ALMANAC_HOME, else the OS data
@@ -56,6 +57,17 @@ enum Command {
         #[arg(long)]
         allow_remote: bool,
     },
+    /// Free disk space: remove artifact content no live run, logged model or
+    /// model version references any more.
+    ///
+    /// Content of deleted runs and deleted logged models is removed;
+    /// identical content shared with a live run stays. The runs' records stay
+    /// in the store (and in sync history); only the bytes go.
+    Gc {
+        /// Report what would be removed without removing anything.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 fn store_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
@@ -82,7 +94,51 @@ fn main() -> Result<()> {
     let store = store_dir(cli.store)?;
     match cli.command {
         Command::Serve { host, port, allow_remote } => serve(store, host, port, allow_remote),
+        Command::Gc { dry_run } => gc(store, dry_run),
     }
+}
+
+fn open_app(store: &std::path::Path) -> Result<App> {
+    App::open(store, Box::new(SystemClock), Box::new(OsEntropy))
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+        .with_context(|| format!("cannot open the store at {}", store.display()))
+}
+
+fn gc(store: PathBuf, dry_run: bool) -> Result<()> {
+    let app = open_app(&store)?;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} blobs")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(if dry_run { "checking" } else { "removing" });
+    let report = app
+        .gc(dry_run, |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .map_err(|e| anyhow::anyhow!("{}", e.message))
+        .context("garbage collection failed")?;
+    bar.finish_and_clear();
+    let verb = if dry_run { "would remove" } else { "removed" };
+    println!(
+        "{verb} {} of {} blobs, {} freed{}",
+        report.blobs_removed,
+        report.blobs_total,
+        human_bytes(report.bytes_freed),
+        if dry_run { " (dry run: nothing was changed)" } else { "" }
+    );
+    Ok(())
+}
+
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{n} B") } else { format!("{value:.1} {}", UNITS[unit]) }
 }
 
 fn serve(store: PathBuf, host: IpAddr, port: u16, allow_remote: bool) -> Result<()> {
@@ -92,9 +148,7 @@ fn serve(store: PathBuf, host: IpAddr, port: u16, allow_remote: bool) -> Result<
              Pass --allow-remote to expose the store to the network anyway."
         );
     }
-    let app = App::open(&store, Box::new(SystemClock), Box::new(OsEntropy))
-        .map_err(|e| anyhow::anyhow!("{}", e.message))
-        .with_context(|| format!("cannot open the store at {}", store.display()))?;
+    let app = open_app(&store)?;
     let runtime =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {

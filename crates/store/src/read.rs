@@ -417,12 +417,17 @@ impl Store {
     }
 
     /// Content hashes still referenced by a live owner: anything but a
-    /// deleted run or a deleted logged model. Garbage collection keeps these.
+    /// deleted run or a deleted logged model, unless a live registered model
+    /// version still points at it. Garbage collection keeps these.
     pub fn live_artifact_hashes(&self) -> Result<std::collections::HashSet<String>> {
         self.with_reader(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT DISTINCT a.sha256 FROM artifacts a
-                 WHERE NOT EXISTS (SELECT 1 FROM runs r WHERE r.run_id = a.owner AND r.lifecycle_stage = 'deleted')",
+                 WHERE NOT (
+                     (EXISTS (SELECT 1 FROM runs r WHERE r.run_id = a.owner AND r.lifecycle_stage = 'deleted')
+                      OR EXISTS (SELECT 1 FROM logged_models m WHERE m.model_id = a.owner AND m.lifecycle_stage = 'deleted'))
+                     AND NOT EXISTS (SELECT 1 FROM model_versions v
+                                     WHERE v.deleted = 0 AND (v.run_id = a.owner OR v.model_id = a.owner)))",
             )?;
             let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

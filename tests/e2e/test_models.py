@@ -1,0 +1,126 @@
+"""Logged models, the model registry and prompts through the mlflow client."""
+
+import time
+
+import mlflow
+import numpy as np
+import pytest
+from mlflow.exceptions import MlflowException
+from sklearn.linear_model import LogisticRegression
+
+
+@pytest.fixture(scope="module")
+def trained():
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 4)
+    y = (X[:, 0] + X[:, 1] > 1).astype(int)
+    return X, y, LogisticRegression().fit(X, y)
+
+
+def test_sklearn_log_model_and_load_it_back(client, experiment, trained):
+    X, y, clf = trained
+    with mlflow.start_run() as run:
+        mlflow.log_metric("acc", clf.score(X, y))
+        info = mlflow.sklearn.log_model(clf, name="model", input_example=X[:2])
+    assert info.model_id.startswith("m-")
+    logged = mlflow.get_logged_model(info.model_id)
+    assert (logged.status.value, logged.source_run_id) == ("READY", run.info.run_id)
+    assert [o.model_id for o in client.get_run(run.info.run_id).outputs.model_outputs] == [info.model_id]
+    expected = clf.predict(X)
+    for uri in (info.model_uri, f"runs:/{run.info.run_id}/model"):
+        assert (mlflow.pyfunc.load_model(uri).predict(X) == expected).all(), uri
+    assert (mlflow.sklearn.load_model(f"models:/{info.model_id}").predict_proba(X) == clf.predict_proba(X)).all()
+
+
+def test_pyfunc_log_model(client, experiment):
+    class AddN(mlflow.pyfunc.PythonModel):
+        def predict(self, context, model_input, params=None):
+            return model_input + 7
+
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="adder", python_model=AddN())
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    assert list(loaded.predict(np.array([1, 2]))) == [8, 9]
+
+
+def test_logged_model_tags_params_search_delete(client, experiment):
+    model = mlflow.create_external_model(name="ext", params={"alpha": "0.5"}, tags={"team": "a"})
+    mlflow.set_logged_model_tags(model.model_id, {"stage": "dev"})
+    got = mlflow.get_logged_model(model.model_id)
+    assert got.tags["stage"] == "dev" and got.params == {"alpha": "0.5"}
+    found = mlflow.search_logged_models(experiment_ids=[experiment], filter_string="name = 'ext'", output_format="list")
+    assert [m.model_id for m in found] == [model.model_id]
+    client.delete_logged_model(model.model_id)
+    with pytest.raises(MlflowException) as e:
+        client.get_logged_model(model.model_id)
+    assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_registry_versions_aliases_and_loading(client, experiment, trained):
+    X, _, clf = trained
+    name = f"churn-{time.time_ns()}"
+    with mlflow.start_run() as run:
+        info = mlflow.sklearn.log_model(clf, name="model", registered_model_name=name)
+    v2 = mlflow.register_model(f"runs:/{run.info.run_id}/model", name)
+    v3 = mlflow.register_model(info.model_uri, name)
+    assert (v2.version, v3.version, v3.status) == ("2", "3", "READY")
+    client.set_registered_model_alias(name, "champion", "2")
+    client.set_model_version_tag(name, "2", "validated", "yes")
+    client.update_model_version(name, "2", description="the good one")
+    for uri in (f"models:/{name}/1", f"models:/{name}@champion", f"models:/{name}/latest"):
+        assert (mlflow.pyfunc.load_model(uri).predict(X) == clf.predict(X)).all(), uri
+    mv = client.get_model_version_by_alias(name, "champion")
+    assert (mv.version, mv.tags, mv.description) == ("2", {"validated": "yes"}, "the good one")
+    assert client.get_registered_model(name).aliases == {"champion": "2"}
+
+    # Paging through versions.
+    seen, token = [], None
+    while True:
+        page = client.search_model_versions(f"name = '{name}'", max_results=2, page_token=token)
+        seen += [v.version for v in page]
+        token = page.token
+        if not token:
+            break
+    assert sorted(seen) == ["1", "2", "3"]
+
+    with pytest.raises(MlflowException) as e:
+        client.set_registered_model_alias(name, "broken", "99")
+    assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(MlflowException) as e:
+        client.get_model_version(name, "42")
+    assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(MlflowException) as e:
+        client.get_registered_model("no-such-model")
+    assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+    with pytest.raises(MlflowException) as e:
+        client.create_registered_model(name)
+    assert e.value.error_code == "RESOURCE_ALREADY_EXISTS"
+
+    client.transition_model_version_stage(name, "3", "Production")
+    assert [v.version for v in client.get_latest_versions(name, stages=["Production"])] == ["3"]
+
+    renamed = name + "-v2"
+    client.rename_registered_model(name, renamed)
+    assert client.get_model_version(renamed, "3").name == renamed
+    client.delete_model_version(renamed, "1")
+    assert sorted(v.version for v in client.search_model_versions(f"name = '{renamed}'")) == ["2", "3"]
+    client.delete_registered_model(renamed)
+    assert renamed not in [m.name for m in client.search_registered_models()]
+
+
+def test_prompts(client):
+    name = f"qa_{time.time_ns()}"
+    mlflow.genai.register_prompt(name=name, template="Answer {{question}}", commit_message="first", tags={"team": "x"})
+    mlflow.genai.register_prompt(
+        name=name,
+        template=[{"role": "system", "content": "Be brief"}, {"role": "user", "content": "{{q}}"}],
+        response_format={"type": "object"},
+    )
+    mlflow.genai.set_prompt_alias(name, alias="prod", version=1)
+    v1 = mlflow.genai.load_prompt(f"prompts:/{name}/1")
+    assert v1.template == "Answer {{question}}" and v1.format(question="why") == "Answer why"
+    assert mlflow.genai.load_prompt(f"prompts:/{name}@prod").version == 1
+    chat = mlflow.genai.load_prompt(f"prompts:/{name}/2")
+    assert chat.format(q="hi") == [{"role": "system", "content": "Be brief"}, {"role": "user", "content": "hi"}]
+    assert name in [p.name for p in mlflow.genai.search_prompts()]
+    assert name not in [m.name for m in client.search_registered_models()]
