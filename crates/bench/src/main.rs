@@ -46,6 +46,12 @@ struct Args {
     /// (to inspect them afterwards).
     #[arg(long, value_name = "DIR")]
     keep: Option<PathBuf>,
+    /// Size of the artifact for the upload/download benchmark, in MiB (0 skips it).
+    #[arg(long, default_value_t = 1024)]
+    artifact_mib: u64,
+    /// Run only the artifact benchmark.
+    #[arg(long)]
+    artifacts_only: bool,
     /// Points in the get-history benchmark.
     #[arg(long, default_value_t = 100_000)]
     history_points: usize,
@@ -343,6 +349,96 @@ fn print_table(rows: &[Row]) {
     }
 }
 
+/// Writes a `mib`-MiB file of incompressible bytes; returns its write rate (MiB/s).
+fn make_file(path: &Path, mib: u64) -> Result<f64> {
+    use std::io::Write;
+    let mut block = vec![0u8; 1 << 20];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    for b in block.iter_mut() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        *b = x as u8;
+    }
+    let start = Instant::now();
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
+    for i in 0..mib {
+        block.rotate_left((i % 997) as usize + 1);
+        f.write_all(&block)?;
+    }
+    f.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?.sync_all()?;
+    Ok(mib as f64 / start.elapsed().as_secs_f64())
+}
+
+/// Samples a process's RSS every 20 ms until dropped; keeps the peak.
+struct RssWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<std::thread::JoinHandle<f64>>,
+}
+
+impl RssWatch {
+    fn start(pid: u32) -> RssWatch {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut peak: f64 = 0.0;
+            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
+                peak = peak.max(rss_tree_mb(pid));
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            peak
+        });
+        RssWatch { stop, handle: Some(handle) }
+    }
+    fn peak(mut self) -> f64 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.handle.take().map(|h| h.join().unwrap_or(f64::NAN)).unwrap_or(f64::NAN)
+    }
+}
+
+/// RSS of a process plus its children (MLflow serves from worker processes).
+fn rss_tree_mb(pid: u32) -> f64 {
+    let mut total = rss_mb(pid).unwrap_or(0.0);
+    if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+        for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
+            total += rss_tree_mb(child);
+        }
+    }
+    total
+}
+
+/// Uploads then downloads `file` through the artifact proxy. Returns
+/// (upload MiB/s, download MiB/s, peak server RSS MB).
+async fn artifact_transfer(http: &reqwest::Client, server: &Server, file: &Path, mib: u64) -> Result<(f64, f64, f64)> {
+    let url = format!("{}/api/2.0/mlflow-artifacts/artifacts/bench/big.bin", server.base);
+    let watch = RssWatch::start(server.child.id());
+    let start = Instant::now();
+    let f = tokio::fs::File::open(file).await?;
+    let len = f.metadata().await?.len();
+    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(f, 1 << 20));
+    let r = http.put(&url).header("Content-Length", len).body(body).send().await?;
+    if !r.status().is_success() {
+        bail!("upload answered {}", r.status());
+    }
+    let up = mib as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let r = http.get(&url).send().await?;
+    if !r.status().is_success() {
+        bail!("download answered {}", r.status());
+    }
+    let mut stream = r.bytes_stream();
+    let mut got = 0u64;
+    use futures_util::StreamExt;
+    while let Some(chunk) = stream.next().await {
+        got += chunk?.len() as u64;
+    }
+    let down = mib as f64 / start.elapsed().as_secs_f64();
+    if got != len {
+        bail!("downloaded {got} bytes, expected {len}");
+    }
+    Ok((up, down, watch.peak()))
+}
+
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
@@ -367,6 +463,48 @@ async fn main() -> Result<()> {
         }
         None => None,
     };
+
+    if args.artifact_mib > 0 {
+        let file = dir.join("big.bin");
+        eprintln!("writing a {} MiB file...", args.artifact_mib);
+        let disk = make_file(&file, args.artifact_mib)?;
+        eprintln!("artifact upload/download...");
+        let (aup, adown, arss) = artifact_transfer(&http, &almanac, &file, args.artifact_mib).await?;
+        let m = match &mlflow {
+            Some(s) => Some(artifact_transfer(&http, s, &file, args.artifact_mib).await?),
+            None => None,
+        };
+        let _ = std::fs::remove_file(&file);
+        let mib = args.artifact_mib;
+        rows.push(Row {
+            measure: format!("artifact upload, {mib} MiB (disk writes {disk:.0} MiB/s)"),
+            almanac: aup,
+            mlflow: m.map(|t| t.0),
+            unit: "MiB/s",
+            higher_is_better: true,
+            target: ">= 3x MLflow".into(),
+        });
+        rows.push(Row {
+            measure: format!("artifact download, {mib} MiB"),
+            almanac: adown,
+            mlflow: m.map(|t| t.1),
+            unit: "MiB/s",
+            higher_is_better: true,
+            target: ">= 3x MLflow".into(),
+        });
+        rows.push(Row {
+            measure: "peak server RSS during the transfer".into(),
+            almanac: arss,
+            mlflow: m.map(|t| t.2),
+            unit: "MB",
+            higher_is_better: false,
+            target: "< 100 MB".into(),
+        });
+    }
+    if args.artifacts_only {
+        print_table(&rows);
+        return Ok(());
+    }
 
     eprintln!("log-batch throughput...");
     let a = log_throughput(&http, &almanac.base, args.concurrency, args.seconds).await?;
