@@ -25,6 +25,8 @@ def test_sklearn_log_model_and_load_it_back(client, experiment, trained):
     assert info.model_id.startswith("m-")
     logged = mlflow.get_logged_model(info.model_id)
     assert (logged.status.value, logged.source_run_id) == ("READY", run.info.run_id)
+    # log_model copies the run's metrics onto the model.
+    assert [(m.key, m.value, m.run_id) for m in logged.metrics] == [("acc", clf.score(X, y), run.info.run_id)]
     assert [o.model_id for o in client.get_run(run.info.run_id).outputs.model_outputs] == [info.model_id]
     expected = clf.predict(X)
     for uri in (info.model_uri, f"runs:/{run.info.run_id}/model"):

@@ -94,6 +94,7 @@ fn bulk_interval_keeps_extremes_and_honours_max_results() {
             .map(|&s| Metric {
                 key: "loss".into(),
                 point: MetricPoint { value: if s == 4321 { 100.0 } else { 1.0 }, timestamp: s, step: s },
+                ..Default::default()
             })
             .collect();
         app.log_batch(LogBatch { run_id: id.clone(), metrics, ..Default::default() }).unwrap();

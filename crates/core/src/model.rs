@@ -93,7 +93,7 @@ pub struct Param {
 }
 
 /// One metric point. `value` may be NaN or ±infinity: MLflow keeps them.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
 pub struct MetricPoint {
     #[serde(with = "float_text")]
     pub value: f64,
@@ -115,11 +115,19 @@ impl MetricPoint {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Metric {
     pub key: String,
     #[serde(flatten)]
     pub point: MetricPoint,
+    /// MLflow 3 links a metric to a logged model (and the dataset it was
+    /// computed on); the model then lists it among its metrics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset_digest: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -296,7 +304,7 @@ impl LoggedModelStatus {
 
 /// An MLflow 3 logged model: a model's artifacts plus metadata, linked to
 /// the run that produced it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LoggedModel {
     pub model_id: String,
     pub experiment_id: String,
@@ -310,6 +318,8 @@ pub struct LoggedModel {
     pub lifecycle_stage: LifecycleStage,
     pub tags: Vec<Tag>,
     pub params: Vec<Param>,
+    /// Metrics logged against this model, with the run that logged each.
+    pub metrics: Vec<(String, Metric)>,
 }
 
 /// A model version's registry stage. Deprecated in MLflow, still answered.

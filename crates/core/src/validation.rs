@@ -239,6 +239,7 @@ mod tests {
         let m = |i: usize| Metric {
             key: format!("m{i}"),
             point: crate::model::MetricPoint { value: 1.0, timestamp: 0, step: 0 },
+            ..Default::default()
         };
         let metrics: Vec<_> = (0..1001).map(m).collect();
         assert!(validate_batch(&metrics[..1000], &[], &[]).is_ok());

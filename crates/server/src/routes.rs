@@ -230,6 +230,9 @@ fn metric_of(m: &Input) -> Result<Metric, ApiError> {
             timestamp: m.req_i64("timestamp")?,
             step: m.opt_i64("step")?.unwrap_or(0),
         },
+        model_id: m.opt_str("model_id")?.filter(|s| !s.is_empty()),
+        dataset_name: m.opt_str("dataset_name")?.filter(|s| !s.is_empty()),
+        dataset_digest: m.opt_str("dataset_digest")?.filter(|s| !s.is_empty()),
     })
 }
 

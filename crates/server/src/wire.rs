@@ -153,6 +153,23 @@ pub fn logged_model(m: &almanac_core::model::LoggedModel) -> Value {
     put(&mut info, "tags", tags(&m.tags));
     let mut data = Map::new();
     put(&mut data, "params", params(&m.params));
+    let metrics = m
+        .metrics
+        .iter()
+        .map(|(run_id, metric)| {
+            let mut v = point(&metric.key, &metric.point);
+            if let Some(d) = &metric.dataset_name {
+                v["dataset_name"] = d.clone().into();
+            }
+            if let Some(d) = &metric.dataset_digest {
+                v["dataset_digest"] = d.clone().into();
+            }
+            v["model_id"] = m.model_id.clone().into();
+            v["run_id"] = run_id.clone().into();
+            v
+        })
+        .collect();
+    put(&mut data, "metrics", Value::Array(metrics));
     json!({"info": info, "data": data})
 }
 

@@ -273,6 +273,7 @@ fn hydrate(c: &Connection, pks: &[i64]) -> Result<Vec<Run>> {
                     timestamp: r.get(4)?,
                     step: r.get(5)?,
                 },
+                ..Default::default()
             },
         ))
     })?;
@@ -467,10 +468,30 @@ fn load_model(c: &Connection, model_id: &str) -> Result<Option<LoggedModel>> {
                 lifecycle_stage: stage(&r.get::<_, String>(9)?),
                 tags: Vec::new(),
                 params: Vec::new(),
+                metrics: Vec::new(),
             })
         })
         .optional()?;
     let Some(mut m) = found else { return Ok(None) };
+    let mut stmt = c.prepare_cached(
+        "SELECT run_id, key, value, timestamp, step, dataset_name, dataset_digest FROM logged_model_metrics
+         WHERE model_id = ?1 ORDER BY key, step, timestamp",
+    )?;
+    m.metrics = stmt
+        .query_map([model_id], |r| {
+            let value: Option<f64> = r.get(2)?;
+            Ok((
+                r.get::<_, String>(0)?,
+                Metric {
+                    key: r.get(1)?,
+                    point: MetricPoint { value: value.unwrap_or(f64::NAN), timestamp: r.get(3)?, step: r.get(4)? },
+                    model_id: Some(model_id.to_string()),
+                    dataset_name: r.get(5)?,
+                    dataset_digest: r.get(6)?,
+                },
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
     let mut stmt = c.prepare_cached("SELECT key, value FROM logged_model_tags WHERE model_id = ?1 ORDER BY key")?;
     m.tags = stmt
         .query_map([model_id], |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }))?

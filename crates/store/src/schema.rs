@@ -206,6 +206,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (name, version, key)
     ) WITHOUT ROWID;
     "#,
+    // 5: metrics logged against logged models.
+    r#"
+    -- Metrics logged against a logged model (MLflow 3), one row per point.
+    CREATE TABLE logged_model_metrics (
+        model_id       TEXT NOT NULL,
+        run_id         TEXT NOT NULL,
+        key            TEXT NOT NULL,
+        step           INTEGER NOT NULL,
+        timestamp      INTEGER NOT NULL,
+        value          REAL,
+        dataset_name   TEXT,
+        dataset_digest TEXT
+    );
+    CREATE UNIQUE INDEX logged_model_metrics_point
+        ON logged_model_metrics(model_id, key, step, timestamp, run_id, value);
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -47,7 +47,7 @@ fn create_run(s: &Store, experiment_id: &str, run_id: &str, start_time: i64) {
 }
 
 fn metric(key: &str, value: f64, step: i64, timestamp: i64) -> Metric {
-    Metric { key: key.into(), point: MetricPoint { value, timestamp, step } }
+    Metric { key: key.into(), point: MetricPoint { value, timestamp, step }, ..Default::default() }
 }
 
 fn log(s: &Store, run_id: &str, metrics: Vec<Metric>, params: Vec<(&str, &str)>, tags: Vec<(&str, &str)>) {

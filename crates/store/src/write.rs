@@ -216,6 +216,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
                 upsert_run_tag(conn, run.pk, tag)?;
             }
             log_metrics(conn, run.pk, metrics)?;
+            log_model_metrics(conn, run_id, metrics)?;
         }
         Op::DeleteRunTag { run_id, key } => {
             let run = active_run(conn, run_id)?;
@@ -503,6 +504,21 @@ fn log_model_params(conn: &Connection, model_id: &str, params: &[Param]) -> Resu
                 insert.execute(params![model_id, p.key, p.value])?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Metrics that name a logged model are also listed on that model.
+fn log_model_metrics(conn: &Connection, run_id: &str, metrics: &[Metric]) -> Result<()> {
+    for m in metrics {
+        let Some(model_id) = &m.model_id else { continue };
+        live_model(conn, model_id)?;
+        let value = if m.point.value.is_nan() { None } else { Some(m.point.value) };
+        conn.prepare_cached(
+            "INSERT OR IGNORE INTO logged_model_metrics(model_id, run_id, key, step, timestamp, value, dataset_name, dataset_digest)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![model_id, run_id, m.key, m.point.step, m.point.timestamp, value, m.dataset_name, m.dataset_digest])?;
     }
     Ok(())
 }
