@@ -30,7 +30,7 @@ pub struct Receipt {
 
 /// An op's id: sha256 over its envelope fields and serialized payload, so
 /// every replica derives the same id for the same op.
-fn op_id(entity_id: &str, lamport: i64, writer: &str, time_ms: i64, payload: &str) -> String {
+pub(crate) fn op_id(entity_id: &str, lamport: i64, writer: &str, time_ms: i64, payload: &str) -> String {
     let mut h = Sha256::new();
     for part in [entity_id.as_bytes(), writer.as_bytes(), payload.as_bytes()] {
         h.update((part.len() as u64).to_le_bytes());

@@ -11,6 +11,7 @@
 mod journal;
 mod read;
 mod registry;
+mod replica;
 mod schema;
 mod search_sql;
 mod write;
@@ -24,6 +25,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use journal::{JournalEntry, Receipt};
 pub use read::{ArtifactEntry, ArtifactFile, ExperimentQuery, HistoryPage, ModelQuery, RunQuery};
 pub use registry::RegistryQuery;
+pub use replica::{ImportReport, MAX_LAMPORT, Remote, SyncState};
 
 /// What the store can fail with. Domain errors carry MLflow's code; SQLite
 /// and IO errors are internal.

@@ -81,6 +81,7 @@ fn experiment_tags(conn: &Connection, experiment_id: &str) -> Result<Vec<Tag>> {
 impl Store {
     pub fn experiment(&self, experiment_id: &str) -> Result<Experiment> {
         self.with_reader(|c| {
+            let experiment_id = &crate::write::canonical_experiment(c, experiment_id)?;
             let found = c
                 .prepare_cached(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?1"))?
                 .query_row([experiment_id], experiment_from_row)
@@ -205,8 +206,12 @@ fn search_run_pks(c: &Connection, q: &RunQuery) -> Result<Vec<i64>> {
     if q.experiment_ids.is_empty() {
         return Ok(Vec::new());
     }
+    let mut q = q.clone();
+    for id in &mut q.experiment_ids {
+        *id = crate::write::canonical_experiment(c, id)?;
+    }
     let mut sql = Sql::default();
-    let text = search_sql::run_select(q, &mut sql);
+    let text = search_sql::run_select(&q, &mut sql);
     let mut stmt = c.prepare(&text)?;
     let pks = stmt
         .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?

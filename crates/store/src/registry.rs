@@ -7,6 +7,7 @@ use almanac_core::search::{Attribute, CompareOp, Filter, Key, Literal};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::search_sql::{Sql, compare, join_with, keyed};
+use crate::write::Mode;
 use crate::{Result, Store};
 
 fn model_exists(conn: &Connection, name: &str) -> Result<()> {
@@ -58,7 +59,7 @@ fn set_version_tag(conn: &Connection, name: &str, version: i64, tag: &Tag) -> Re
     Ok(())
 }
 
-pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
+pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Result<()> {
     match op {
         Op::CreateRegisteredModel { name, creation_time, description, tags } => {
             if model_exists(conn, name).is_ok() {
@@ -151,12 +152,20 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
                 .prepare_cached("SELECT 1 FROM model_versions WHERE name = ?1 AND version = ?2")?
                 .query_row(params![name, version], |_| Ok(()))
                 .optional()?;
-            if taken.is_some() {
-                return Err(Error::already_exists(format!(
-                    "Model Version (name={name}, version={version}) already exists."
-                ))
-                .into());
-            }
+            let version = &match (taken.is_some(), mode) {
+                (false, _) => *version,
+                // Created concurrently on two replicas: the later in fold
+                // order takes the next free number.
+                (true, Mode::Replay) => conn
+                    .prepare_cached("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?1")?
+                    .query_row([name], |r| r.get::<_, i64>(0))?,
+                (true, Mode::Local) => {
+                    return Err(Error::already_exists(format!(
+                        "Model Version (name={name}, version={version}) already exists."
+                    ))
+                    .into());
+                }
+            };
             conn.prepare_cached(
                 "INSERT INTO model_versions(name, version, creation_time, last_update_time, description, current_stage,
                      source, storage_location, run_id, run_link, model_id)

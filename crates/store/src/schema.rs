@@ -222,6 +222,37 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX logged_model_metrics_point
         ON logged_model_metrics(model_id, key, step, timestamp, run_id, value);
     "#,
+    // 6: replication. Remotes and sync bookkeeping are local: they never sync.
+    r#"
+    -- Experiments created under the same name on two replicas merge: the one
+    -- first in fold order keeps the name, the other's id becomes an alias.
+    CREATE TABLE experiment_aliases (
+        alias     TEXT PRIMARY KEY,
+        canonical TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE remotes (
+        name      TEXT PRIMARY KEY,
+        url       TEXT NOT NULL,
+        artifacts TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE sync_state (
+        remote        TEXT PRIMARY KEY,
+        last_sync_ms  INTEGER,
+        last_error    TEXT,
+        ops_in        INTEGER NOT NULL DEFAULT 0,
+        ops_out       INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID;
+    -- Pack files of the sync repository already folded into this store.
+    CREATE TABLE imported_packs (
+        path TEXT PRIMARY KEY
+    ) WITHOUT ROWID;
+    -- Ops the fold refused (e.g. a param changed concurrently): kept in the
+    -- journal, shown in the entity's history, with the reason.
+    CREATE TABLE rejected_ops (
+        op_id  TEXT PRIMARY KEY,
+        reason TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -254,3 +254,160 @@ fn reopening_keeps_writer_and_clock() {
     let lamports: Vec<i64> = s.journal_after(0, 10).unwrap().iter().map(|e| e.lamport).collect();
     assert_eq!(lamports, [1, 2]);
 }
+
+mod replication {
+    use super::*;
+    use crate::JournalEntry;
+
+    fn replica(writer: &str) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), writer).unwrap();
+        (dir, store)
+    }
+
+    fn w(writer: &str, time_ms: i64) -> WriteContext {
+        WriteContext { writer: writer.into(), time_ms }
+    }
+
+    fn exchange(a: &Store, b: &Store) {
+        let from_a: Vec<JournalEntry> = a.journal_after(0, i64::MAX).unwrap();
+        let from_b: Vec<JournalEntry> = b.journal_after(0, i64::MAX).unwrap();
+        b.import_ops(&from_a).unwrap();
+        a.import_ops(&from_b).unwrap();
+    }
+
+    fn state(s: &Store, experiment: &str) -> String {
+        let q = RunQuery { experiment_ids: vec![experiment.into()], limit: 1000, ..Default::default() };
+        let runs = s.search_runs(&q).unwrap().0;
+        let exp = s.experiment(experiment).unwrap();
+        format!("{exp:?}\n{runs:?}")
+    }
+
+    fn create_named(s: &Store, writer: &str, id: &str, name: &str, time: i64) {
+        s.write(
+            &w(writer, time),
+            Op::CreateExperiment {
+                experiment_id: id.into(),
+                name: name.into(),
+                artifact_location: format!("mlflow-artifacts:/{id}"),
+                creation_time: time,
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    }
+
+    fn run_in(s: &Store, writer: &str, experiment: &str, run_id: &str) {
+        s.write(
+            &w(writer, 10),
+            Op::CreateRun {
+                run_id: run_id.into(),
+                experiment_id: experiment.into(),
+                run_name: run_id.into(),
+                user_id: writer.into(),
+                start_time: 10,
+                status: RunStatus::Running,
+                artifact_uri: String::new(),
+                tags: vec![],
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn same_named_experiments_merge_and_replicas_converge() {
+        let (_a_dir, a) = replica("aaaa");
+        let (_b_dir, b) = replica("bbbb");
+        create_named(&a, "aaaa", "111", "baseline", 1);
+        create_named(&b, "bbbb", "222", "baseline", 2);
+        run_in(&a, "aaaa", "111", "run-a");
+        run_in(&b, "bbbb", "222", "run-b");
+        exchange(&a, &b);
+        // Both ids name one experiment, holding both sides' runs.
+        for s in [&a, &b] {
+            let e1 = s.experiment("111").unwrap();
+            let e2 = s.experiment("222").unwrap();
+            assert_eq!(e1.experiment_id, e2.experiment_id);
+            let q = RunQuery { experiment_ids: vec!["222".into()], limit: 10, ..Default::default() };
+            let mut ids: Vec<String> = s.search_runs(&q).unwrap().0.into_iter().map(|r| r.info.run_id).collect();
+            ids.sort();
+            assert_eq!(ids, ["run-a", "run-b"]);
+        }
+        assert_eq!(state(&a, "111"), state(&b, "111"));
+    }
+
+    #[test]
+    fn concurrent_edits_converge_by_clock_then_writer() {
+        let (_a_dir, a) = replica("aaaa");
+        let (_b_dir, b) = replica("bbbb");
+        create_named(&a, "aaaa", "111", "e", 1);
+        run_in(&a, "aaaa", "111", "r");
+        exchange(&a, &b);
+        // Both set the same tag and the same param concurrently, and B deletes the run.
+        for (s, writer, value) in [(&a, "aaaa", "from-a"), (&b, "bbbb", "from-b")] {
+            s.write(
+                &w(writer, 20),
+                Op::LogBatch {
+                    run_id: "r".into(),
+                    metrics: vec![metric("m", 1.0, 0, 20)],
+                    params: vec![Param { key: "p".into(), value: value.into() }],
+                    tags: vec![Tag { key: "mlflow.note.content".into(), value: value.into() }],
+                },
+            )
+            .unwrap();
+        }
+        b.write(&w("bbbb", 21), Op::SetRunLifecycle { run_id: "r".into(), stage: LifecycleStage::Deleted }).unwrap();
+        exchange(&a, &b);
+        let q = RunQuery { experiment_ids: vec!["111".into()], view: ViewType::All, limit: 10, ..Default::default() };
+        let ra = a.search_runs(&q).unwrap().0.remove(0);
+        let rb = b.search_runs(&q).unwrap().0.remove(0);
+        assert_eq!(format!("{ra:?}"), format!("{rb:?}"));
+        // Equal clocks: the writer id breaks the tie, so B's note wins; the
+        // param keeps the first value; the delete propagated.
+        assert_eq!(ra.tags.iter().find(|t| t.key == "mlflow.note.content").unwrap().value, "from-b");
+        assert_eq!(ra.params[0].value, "from-a");
+        assert_eq!(ra.info.lifecycle_stage, LifecycleStage::Deleted);
+        // Restore propagates too.
+        a.write(&w("aaaa", 30), Op::SetRunLifecycle { run_id: "r".into(), stage: LifecycleStage::Active }).unwrap();
+        exchange(&a, &b);
+        assert_eq!(b.run("r").unwrap().info.lifecycle_stage, LifecycleStage::Active);
+    }
+
+    #[test]
+    fn hostile_entries_are_refused_one_by_one() {
+        let (_a_dir, a) = replica("aaaa");
+        let (_b_dir, b) = replica("bbbb");
+        create_named(&a, "aaaa", "111", "e", 1);
+        run_in(&a, "aaaa", "111", "r");
+        let mut entries = a.journal_after(0, i64::MAX).unwrap();
+        let mut tampered = entries[1].clone();
+        if let Op::CreateRun { run_name, .. } = &mut tampered.op {
+            *run_name = "tampered".into();
+        }
+        let mut future = entries[1].clone();
+        future.lamport = i64::MAX;
+        entries.push(tampered);
+        entries.push(future);
+        let report = b.import_ops(&entries).unwrap();
+        assert_eq!(report.refused.len(), 2, "{report:?}");
+        assert_eq!(b.run("r").unwrap().info.run_name, "r");
+        // Importing the same ops again changes nothing.
+        let again = b.import_ops(&entries[..2]).unwrap();
+        assert_eq!((again.added, again.known), (0, 2));
+    }
+
+    #[test]
+    fn local_writes_after_a_sync_sort_after_what_was_seen() {
+        let (_a_dir, a) = replica("aaaa");
+        let (_b_dir, b) = replica("bbbb");
+        create_named(&a, "aaaa", "111", "e", 1);
+        for i in 0..50 {
+            run_in(&a, "aaaa", "111", &format!("r{i}"));
+        }
+        exchange(&a, &b);
+        b.write(&w("bbbb", 99), Op::SetRunLifecycle { run_id: "r7".into(), stage: LifecycleStage::Deleted }).unwrap();
+        let last = b.journal_after(0, i64::MAX).unwrap().into_iter().map(|e| e.lamport).max().unwrap();
+        let a_max = a.journal_after(0, i64::MAX).unwrap().into_iter().map(|e| e.lamport).max().unwrap();
+        assert!(last > a_max, "B's clock witnessed A's ops");
+    }
+}

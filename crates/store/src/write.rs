@@ -24,7 +24,7 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut entries = Vec::with_capacity(ops.len());
         for op in &ops {
-            apply(&tx, op, ctx.time_ms)?;
+            apply(&tx, op, ctx.time_ms, Mode::Local)?;
             entries.push(journal::append(&tx, ctx, op)?);
         }
         tx.commit()?;
@@ -35,6 +35,55 @@ impl Store {
     pub fn journal_after(&self, after: i64, limit: i64) -> Result<Vec<JournalEntry>> {
         self.with_reader(|c| journal::read_after(c, after, limit))
     }
+}
+
+/// How strictly an op is checked against current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// A client's request: MLflow's rules, refusals are errors.
+    Local,
+    /// Folding the journal (after a sync): the op already happened on some
+    /// replica, so data is kept wherever a deterministic rule allows; a
+    /// deleted run still takes its late metrics, a concurrently changed
+    /// param keeps its first value, a same-named experiment merges.
+    Replay,
+}
+
+/// The canonical id of an experiment that may have been merged into another.
+pub(crate) fn canonical_experiment(conn: &Connection, experiment_id: &str) -> Result<String> {
+    let found: Option<String> = conn
+        .prepare_cached("SELECT canonical FROM experiment_aliases WHERE alias = ?1")?
+        .query_row([experiment_id], |r| r.get(0))
+        .optional()?;
+    Ok(found.unwrap_or_else(|| experiment_id.to_string()))
+}
+
+/// `op` with any merged experiment id replaced by its canonical id.
+fn resolve_experiment(conn: &Connection, op: &Op) -> Result<Option<Op>> {
+    let id = match op {
+        Op::RenameExperiment { experiment_id, .. }
+        | Op::SetExperimentLifecycle { experiment_id, .. }
+        | Op::SetExperimentTag { experiment_id, .. }
+        | Op::DeleteExperimentTag { experiment_id, .. }
+        | Op::CreateRun { experiment_id, .. }
+        | Op::CreateLoggedModel { experiment_id, .. } => experiment_id,
+        _ => return Ok(None),
+    };
+    let canonical = canonical_experiment(conn, id)?;
+    if &canonical == id {
+        return Ok(None);
+    }
+    let mut op = op.clone();
+    match &mut op {
+        Op::RenameExperiment { experiment_id, .. }
+        | Op::SetExperimentLifecycle { experiment_id, .. }
+        | Op::SetExperimentTag { experiment_id, .. }
+        | Op::DeleteExperimentTag { experiment_id, .. }
+        | Op::CreateRun { experiment_id, .. }
+        | Op::CreateLoggedModel { experiment_id, .. } => *experiment_id = canonical,
+        _ => {}
+    }
+    Ok(Some(op))
 }
 
 struct RunRow {
@@ -54,8 +103,9 @@ fn experiment_stage(conn: &Connection, experiment_id: &str) -> Result<LifecycleS
     }
 }
 
-fn active_experiment(conn: &Connection, experiment_id: &str) -> Result<()> {
+fn active_experiment(conn: &Connection, experiment_id: &str, mode: Mode) -> Result<()> {
     match experiment_stage(conn, experiment_id)? {
+        _ if mode == Mode::Replay => Ok(()),
         LifecycleStage::Active => Ok(()),
         LifecycleStage::Deleted => Err(Error::invalid(format!(
             "The experiment {experiment_id} must be in the 'active' state. Current state is deleted."
@@ -77,8 +127,11 @@ fn run_row(conn: &Connection, run_id: &str) -> Result<RunRow> {
     }
 }
 
-fn active_run(conn: &Connection, run_id: &str) -> Result<RunRow> {
+fn active_run(conn: &Connection, run_id: &str, mode: Mode) -> Result<RunRow> {
     let run = run_row(conn, run_id)?;
+    if mode == Mode::Replay {
+        return Ok(run);
+    }
     if run.stage != LifecycleStage::Active {
         return Err(Error::invalid(format!(
             "The run {run_id} must be in the 'active' state. Current state is deleted."
@@ -103,17 +156,33 @@ fn name_taken(conn: &Connection, name: &str) -> Result<bool> {
 }
 
 /// Folds one op into the query tables, refusing ops the current state forbids.
-pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
+pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Result<()> {
+    let resolved = resolve_experiment(conn, op)?;
+    let op = resolved.as_ref().unwrap_or(op);
     match op {
         Op::CreateExperiment { experiment_id, name, artifact_location, creation_time, tags } => {
-            if name_taken(conn, name)? {
-                return Err(Error::already_exists(format!("Experiment(name={name}) already exists.")).into());
-            }
             let exists = conn
                 .prepare_cached("SELECT 1 FROM experiments WHERE experiment_id = ?1")?
                 .query_row([experiment_id], |_| Ok(()))
                 .optional()?
                 .is_some();
+            if exists && mode == Mode::Replay {
+                // Every replica creates the default experiment "0": one is enough.
+                return Ok(());
+            }
+            if name_taken(conn, name)? {
+                if mode == Mode::Replay {
+                    // Two replicas created the same name: the first in fold order
+                    // keeps it, and this id becomes an alias of that experiment.
+                    let canonical: String = conn
+                        .prepare_cached("SELECT experiment_id FROM experiments WHERE name = ?1")?
+                        .query_row([name], |r| r.get(0))?;
+                    conn.prepare_cached("INSERT OR IGNORE INTO experiment_aliases(alias, canonical) VALUES (?1, ?2)")?
+                        .execute(params![experiment_id, canonical])?;
+                    return Ok(());
+                }
+                return Err(Error::already_exists(format!("Experiment(name={name}) already exists.")).into());
+            }
             if exists {
                 return Err(Error::already_exists(format!("Experiment with id={experiment_id} already exists.")).into());
             }
@@ -150,12 +219,12 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
                 .execute(params![experiment_id, stage.as_str()])?;
         }
         Op::SetExperimentTag { experiment_id, tag } => {
-            active_experiment(conn, experiment_id)?;
+            active_experiment(conn, experiment_id, mode)?;
             upsert_experiment_tag(conn, experiment_id, tag)?;
             touch_experiment(conn, experiment_id, time_ms)?;
         }
         Op::DeleteExperimentTag { experiment_id, key } => {
-            active_experiment(conn, experiment_id)?;
+            active_experiment(conn, experiment_id, mode)?;
             let n = conn
                 .prepare_cached("DELETE FROM experiment_tags WHERE experiment_id = ?1 AND key = ?2")?
                 .execute(params![experiment_id, key])?;
@@ -167,7 +236,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
             touch_experiment(conn, experiment_id, time_ms)?;
         }
         Op::CreateRun { run_id, experiment_id, run_name, user_id, start_time, status, artifact_uri, tags } => {
-            active_experiment(conn, experiment_id)?;
+            active_experiment(conn, experiment_id, mode)?;
             let exists = conn
                 .prepare_cached("SELECT 1 FROM runs WHERE run_id = ?1")?
                 .query_row([run_id], |_| Ok(()))
@@ -187,7 +256,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
             }
         }
         Op::UpdateRun { run_id, status, end_time, run_name } => {
-            let run = active_run(conn, run_id)?;
+            let run = active_run(conn, run_id, mode)?;
             if let Some(status) = status {
                 conn.prepare_cached("UPDATE runs SET status = ?2 WHERE pk = ?1")?
                     .execute(params![run.pk, status.as_str()])?;
@@ -204,14 +273,14 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
             let run = run_row(conn, run_id)?;
             if *stage == LifecycleStage::Active {
                 // A run cannot come back into a deleted experiment.
-                active_experiment(conn, &run.experiment_id)?;
+                active_experiment(conn, &run.experiment_id, mode)?;
             }
             conn.prepare_cached("UPDATE runs SET lifecycle_stage = ?2 WHERE pk = ?1")?
                 .execute(params![run.pk, stage.as_str()])?;
         }
         Op::LogBatch { run_id, metrics, params, tags } => {
-            let run = active_run(conn, run_id)?;
-            log_params(conn, run.pk, run_id, params)?;
+            let run = active_run(conn, run_id, mode)?;
+            log_params(conn, run.pk, run_id, params, mode)?;
             for tag in tags {
                 upsert_run_tag(conn, run.pk, tag)?;
             }
@@ -219,7 +288,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
             log_model_metrics(conn, run_id, metrics)?;
         }
         Op::DeleteRunTag { run_id, key } => {
-            let run = active_run(conn, run_id)?;
+            let run = active_run(conn, run_id, mode)?;
             let n = conn
                 .prepare_cached("DELETE FROM run_tags WHERE run_pk = ?1 AND key = ?2")?
                 .execute(params![run.pk, key])?;
@@ -250,7 +319,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
             tags,
             params,
         } => {
-            active_experiment(conn, experiment_id)?;
+            active_experiment(conn, experiment_id, mode)?;
             conn.prepare_cached(
                 "INSERT INTO logged_models(model_id, experiment_id, name, artifact_location, creation_time,
                      last_update_time, status, model_type, source_run_id, lifecycle_stage)
@@ -302,7 +371,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
             log_model_params(conn, model_id, params)?;
         }
         Op::LogRunOutputs { run_id, models } => {
-            let run = active_run(conn, run_id)?;
+            let run = active_run(conn, run_id, mode)?;
             for (model_id, step) in models {
                 conn.prepare_cached(
                     "INSERT INTO run_outputs(run_pk, model_id, step) VALUES (?1, ?2, ?3)
@@ -324,9 +393,9 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64) -> Result<()> {
         | Op::TransitionModelVersionStage { .. }
         | Op::DeleteModelVersion { .. }
         | Op::SetModelVersionTag { .. }
-        | Op::DeleteModelVersionTag { .. } => crate::registry::apply(conn, op, time_ms)?,
+        | Op::DeleteModelVersionTag { .. } => crate::registry::apply(conn, op, time_ms, mode)?,
         Op::LogInputs { run_id, datasets } => {
-            let run = active_run(conn, run_id)?;
+            let run = active_run(conn, run_id, mode)?;
             for input in datasets {
                 log_input(conn, &run, input)?;
             }
@@ -357,7 +426,7 @@ fn upsert_run_tag(conn: &Connection, run_pk: i64, tag: &Tag) -> Result<()> {
     Ok(())
 }
 
-fn log_params(conn: &Connection, run_pk: i64, run_id: &str, params: &[Param]) -> Result<()> {
+fn log_params(conn: &Connection, run_pk: i64, run_id: &str, params: &[Param], mode: Mode) -> Result<()> {
     let mut existing_stmt = conn.prepare_cached("SELECT value FROM params WHERE run_pk = ?1 AND key = ?2")?;
     let mut conflicts = Vec::new();
     for p in params {
@@ -373,6 +442,8 @@ fn log_params(conn: &Connection, run_pk: i64, run_id: &str, params: &[Param]) ->
     }
     match conflicts.as_slice() {
         [] => Ok(()),
+        // Replaying: a param set concurrently to two values keeps the first.
+        _ if mode == Mode::Replay => Ok(()),
         [(p, old)] => Err(Error::invalid(format!(
             "Changing param values is not allowed. Param with key='{}' was already logged with value='{}' for run ID='{run_id}'. Attempted logging new value '{}'.",
             p.key, old, p.value

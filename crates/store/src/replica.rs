@@ -1,0 +1,283 @@
+//! Replication support: taking in ops other replicas recorded, refolding the
+//! projection in the one order every replica agrees on, and the local
+//! bookkeeping sync needs (remotes, exported and imported positions).
+//!
+//! The fold order is (Lamport time, writer id, op id): a total order every
+//! replica computes alike, so replicas that hold the same ops hold the same
+//! state, whatever order the ops arrived in.
+
+use almanac_core::op::Op;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use crate::journal::{self, JournalEntry};
+use crate::write::{Mode, apply};
+use crate::{Result, Store, StoreError};
+
+/// Clocks beyond this are "far in the future": refused, so one hostile
+/// replica cannot push every later op to the end of time.
+pub const MAX_LAMPORT: i64 = 1 << 53;
+
+/// What taking in a batch of remote ops did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    /// Ops this store did not have before.
+    pub added: usize,
+    /// Ops it already had (sent twice, or its own coming back).
+    pub known: usize,
+    /// (entity id, reason) for each op refused before it reached the journal.
+    pub refused: Vec<(String, String)>,
+}
+
+/// A configured sync remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    pub name: String,
+    pub url: String,
+    /// Where artifact bytes go for this remote (a folder), if set.
+    pub artifacts: Option<String>,
+}
+
+/// The last sync with a remote, as `almanac sync --status` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncState {
+    pub last_sync_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub ops_in: i64,
+    pub ops_out: i64,
+}
+
+/// Query tables in an order that respects foreign keys when deleting.
+const PROJECTION_TABLES: &[&str] = &[
+    "experiment_tags",
+    "params",
+    "run_tags",
+    "metrics",
+    "latest_metrics",
+    "run_inputs",
+    "datasets",
+    "run_outputs",
+    "runs",
+    "artifacts",
+    "logged_model_tags",
+    "logged_model_params",
+    "logged_model_metrics",
+    "logged_models",
+    "registered_model_tags",
+    "registered_model_aliases",
+    "model_version_tags",
+    "model_versions",
+    "registered_models",
+    "experiment_aliases",
+    "rejected_ops",
+    "experiments",
+];
+
+fn meta_i64(conn: &Connection, key: &str) -> Result<i64> {
+    let v: Option<String> =
+        conn.prepare_cached("SELECT value FROM meta WHERE key = ?1")?.query_row([key], |r| r.get(0)).optional()?;
+    Ok(v.and_then(|s| s.parse().ok()).unwrap_or(0))
+}
+
+fn set_meta_i64(conn: &Connection, key: &str, value: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![key, value.to_string()])?;
+    Ok(())
+}
+
+/// Clears the query tables and folds the whole journal into them again.
+/// Returns how many ops the fold refused.
+fn refold(conn: &Connection) -> Result<usize> {
+    for table in PROJECTION_TABLES {
+        conn.execute(&format!("DELETE FROM {table}"), [])?;
+    }
+    let mut stmt = conn.prepare("SELECT op_id, time_ms, payload FROM journal ORDER BY lamport, writer, op_id")?;
+    let rows: Vec<(String, i64, String)> =
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
+    let mut refused = 0;
+    for (op_id, time_ms, payload) in rows {
+        let outcome = match serde_json::from_str::<Op>(&payload) {
+            Ok(op) => {
+                conn.execute_batch("SAVEPOINT fold_op")?;
+                match apply(conn, &op, time_ms, Mode::Replay) {
+                    Ok(()) => {
+                        conn.execute_batch("RELEASE fold_op")?;
+                        Ok(())
+                    }
+                    Err(StoreError::Domain(e)) => {
+                        conn.execute_batch("ROLLBACK TO fold_op; RELEASE fold_op")?;
+                        Err(e.message)
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+            Err(e) => Err(format!("unreadable op: {e}")),
+        };
+        if let Err(reason) = outcome {
+            refused += 1;
+            conn.prepare_cached("INSERT OR REPLACE INTO rejected_ops(op_id, reason) VALUES (?1, ?2)")?
+                .execute(params![op_id, reason])?;
+        }
+    }
+    Ok(refused)
+}
+
+impl Store {
+    /// Takes in ops recorded by other replicas: checks each (its id must be
+    /// the hash of its content, its clock sane), adds the new ones to the
+    /// journal, witnesses their clocks, and refolds the projection. All in
+    /// one transaction: a failure leaves the store as it was.
+    pub fn import_ops(&self, entries: &[JournalEntry]) -> Result<ImportReport> {
+        let mut report = ImportReport::default();
+        let mut conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut clock = meta_i64(&tx, "lamport")?;
+        for e in entries {
+            let payload = serde_json::to_string(&e.op)?;
+            let expected = journal::op_id(&e.entity_id, e.lamport, &e.writer, e.time_ms, &payload);
+            let refusal = if expected != e.op_id {
+                Some("its id does not match its content".to_string())
+            } else if e.entity_id != e.op.entity_id() {
+                Some("its entity id does not match the operation".to_string())
+            } else if !(1..MAX_LAMPORT).contains(&e.lamport) {
+                Some(format!("its clock {} is out of range", e.lamport))
+            } else if e.writer.is_empty() || e.writer.len() > 64 {
+                Some("its writer id is malformed".to_string())
+            } else {
+                None
+            };
+            if let Some(reason) = refusal {
+                report.refused.push((e.entity_id.clone(), reason));
+                continue;
+            }
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO journal(op_id, entity_id, lamport, writer, time_ms, kind, payload)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![e.op_id, e.entity_id, e.lamport, e.writer, e.time_ms, e.op.kind(), payload])?;
+            if inserted == 1 {
+                report.added += 1;
+                clock = clock.max(e.lamport);
+            } else {
+                report.known += 1;
+            }
+        }
+        if report.added > 0 {
+            set_meta_i64(&tx, "lamport", clock)?;
+            refold(&tx)?;
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    /// Refolds the projection from the journal. Returns refused-op count.
+    pub fn refold(&self) -> Result<usize> {
+        let mut conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let refused = refold(&tx)?;
+        tx.commit()?;
+        Ok(refused)
+    }
+
+    /// This replica's own ops recorded after local sequence `after`, oldest first.
+    pub fn own_ops_after(&self, after: i64) -> Result<Vec<JournalEntry>> {
+        let writer = self.writer_id.clone();
+        Ok(self.journal_after(after, i64::MAX)?.into_iter().filter(|e| e.writer == writer).collect())
+    }
+
+    /// The journal position up to which this replica's ops were exported.
+    pub fn exported_seq(&self) -> Result<i64> {
+        self.with_reader(|c| meta_i64(c, "exported_seq"))
+    }
+
+    pub fn set_exported_seq(&self, seq: i64) -> Result<()> {
+        let conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        set_meta_i64(&conn, "exported_seq", seq)
+    }
+
+    pub fn is_pack_imported(&self, path: &str) -> Result<bool> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached("SELECT 1 FROM imported_packs WHERE path = ?1")?
+                .query_row([path], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
+    }
+
+    pub fn mark_packs_imported(&self, paths: &[String]) -> Result<()> {
+        let conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO imported_packs(path) VALUES (?1)")?;
+        for p in paths {
+            stmt.execute([p])?;
+        }
+        Ok(())
+    }
+
+    /// Why the fold refused an op, if it did.
+    pub fn refusal(&self, op_id: &str) -> Result<Option<String>> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached("SELECT reason FROM rejected_ops WHERE op_id = ?1")?
+                .query_row([op_id], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    pub fn add_remote(&self, remote: &Remote) -> Result<()> {
+        let conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let n = conn.execute(
+            "INSERT OR IGNORE INTO remotes(name, url, artifacts) VALUES (?1, ?2, ?3)",
+            params![remote.name, remote.url, remote.artifacts],
+        )?;
+        if n == 0 {
+            return Err(almanac_core::Error::already_exists(format!("Remote '{}' already exists.", remote.name)).into());
+        }
+        Ok(())
+    }
+
+    pub fn remove_remote(&self, name: &str) -> Result<()> {
+        let conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let n = conn.execute("DELETE FROM remotes WHERE name = ?1", [name])?;
+        conn.execute("DELETE FROM sync_state WHERE remote = ?1", [name])?;
+        if n == 0 {
+            return Err(almanac_core::Error::not_found(format!("No remote named '{name}'.")).into());
+        }
+        Ok(())
+    }
+
+    pub fn remotes(&self) -> Result<Vec<Remote>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached("SELECT name, url, artifacts FROM remotes ORDER BY name")?;
+            let rows = stmt.query_map([], |r| Ok(Remote { name: r.get(0)?, url: r.get(1)?, artifacts: r.get(2)? }))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    pub fn sync_state(&self, remote: &str) -> Result<SyncState> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached("SELECT last_sync_ms, last_error, ops_in, ops_out FROM sync_state WHERE remote = ?1")?
+                .query_row([remote], |r| {
+                    Ok(SyncState {
+                        last_sync_ms: r.get(0)?,
+                        last_error: r.get(1)?,
+                        ops_in: r.get(2)?,
+                        ops_out: r.get(3)?,
+                    })
+                })
+                .optional()?
+                .unwrap_or_default())
+        })
+    }
+
+    pub fn record_sync(&self, remote: &str, state: &SyncState) -> Result<()> {
+        let conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.execute(
+            "INSERT INTO sync_state(remote, last_sync_ms, last_error, ops_in, ops_out) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(remote) DO UPDATE SET last_sync_ms = excluded.last_sync_ms, last_error = excluded.last_error,
+                 ops_in = excluded.ops_in, ops_out = excluded.ops_out",
+            params![remote, state.last_sync_ms, state.last_error, state.ops_in, state.ops_out],
+        )?;
+        Ok(())
+    }
+}
