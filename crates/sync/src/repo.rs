@@ -1,0 +1,260 @@
+//! The git side of sync: one bare repository per store, one ref of data.
+
+use std::path::Path;
+
+use almanac_store::Remote;
+use git2::{Commit, Oid, Repository, Signature, Tree};
+
+use crate::{DATA_REF, FORMAT_MD, MAX_PACK_BYTES, Result};
+
+/// Where credentials for a remote come from, asked at sync time so no
+/// secret is ever stored in git config, the database or logs.
+pub trait Credentials {
+    /// A token for an https remote, if one is stored.
+    fn token(&self, url: &str) -> Option<String>;
+}
+
+impl Credentials for () {
+    fn token(&self, _url: &str) -> Option<String> {
+        None
+    }
+}
+
+pub(crate) enum Pushed {
+    Accepted,
+    Rejected,
+}
+
+const TRACKING_REF: &str = "refs/almanac/fetched";
+
+pub(crate) fn open(dir: &Path) -> Result<Repository> {
+    match Repository::open_bare(dir) {
+        Ok(r) => Ok(r),
+        Err(_) => Ok(Repository::init_bare(dir)?),
+    }
+}
+
+fn signature(now_ms: i64) -> Result<Signature<'static>> {
+    Ok(Signature::new("Almanac", "sync@almanac.invalid", &git2::Time::new(now_ms.div_euclid(1000), 0))?)
+}
+
+fn tip<'r>(repo: &'r Repository, name: &str) -> Result<Option<Commit<'r>>> {
+    match repo.find_reference(name) {
+        Ok(r) => Ok(Some(r.peel_to_commit()?)),
+        Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes `bytes` at `path` (two levels: `dir/sub/file`) onto `base`.
+fn tree_with(repo: &Repository, base: Option<&Tree>, path: &str, blob: Oid) -> Result<Oid> {
+    fn insert(repo: &Repository, base: Option<&Tree>, parts: &[&str], blob: Oid) -> Result<Oid> {
+        let mut builder = repo.treebuilder(base)?;
+        match parts {
+            [file] => {
+                builder.insert(file, blob, 0o100644)?;
+            }
+            [dir, rest @ ..] => {
+                let sub = match base.and_then(|t| t.get_name(dir)) {
+                    Some(entry) => Some(entry.to_object(repo)?.peel_to_tree()?),
+                    None => None,
+                };
+                let oid = insert(repo, sub.as_ref(), rest, blob)?;
+                builder.insert(dir, oid, 0o040000)?;
+            }
+            [] => {}
+        }
+        Ok(builder.write()?)
+    }
+    let parts: Vec<&str> = path.split('/').collect();
+    insert(repo, base, &parts, blob)
+}
+
+fn commit_tree(repo: &Repository, tree: Oid, parents: &[&Commit], now_ms: i64, message: &str) -> Result<Oid> {
+    let sig = signature(now_ms)?;
+    let tree = repo.find_tree(tree)?;
+    let oid = repo.commit(None, &sig, &sig, message, &tree, parents)?;
+    repo.reference(DATA_REF, oid, true, message)?;
+    Ok(oid)
+}
+
+/// Makes sure the data ref exists and carries FORMAT.md.
+pub(crate) fn ensure_format(repo: &Repository, now_ms: i64) -> Result<()> {
+    if tip(repo, DATA_REF)?.is_some() {
+        return Ok(());
+    }
+    let blob = repo.blob(FORMAT_MD.as_bytes())?;
+    let tree = tree_with(repo, None, "FORMAT.md", blob)?;
+    commit_tree(repo, tree, &[], now_ms, "Almanac sync data, format 1")?;
+    Ok(())
+}
+
+pub(crate) fn add_pack(repo: &Repository, path: &str, bytes: &[u8], now_ms: i64, message: &str) -> Result<()> {
+    ensure_format(repo, now_ms)?;
+    let parent = tip(repo, DATA_REF)?.expect("ensure_format created the ref");
+    let blob = repo.blob(bytes)?;
+    let tree = tree_with(repo, Some(&parent.tree()?), path, blob)?;
+    if tree == parent.tree_id() {
+        return Ok(()); // The same pack is already there.
+    }
+    commit_tree(repo, tree, &[&parent], now_ms, message)?;
+    Ok(())
+}
+
+fn callbacks<'a>(remote: &'a Remote, credentials: &'a dyn Credentials) -> git2::RemoteCallbacks<'a> {
+    let mut callbacks = git2::RemoteCallbacks::new();
+    let mut attempts = 0;
+    callbacks.credentials(move |url, username, allowed| {
+        // libgit2 asks again after each failure: give up after a few tries.
+        attempts += 1;
+        if attempts > 4 {
+            return Err(git2::Error::from_str("authentication failed"));
+        }
+        let user = username.unwrap_or("git");
+        if allowed.contains(git2::CredentialType::SSH_KEY) {
+            if attempts == 1 {
+                return git2::Cred::ssh_key_from_agent(user);
+            }
+            let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
+            for key in ["id_ed25519", "id_ecdsa", "id_rsa"] {
+                let private = home.join(".ssh").join(key);
+                if private.exists() {
+                    return git2::Cred::ssh_key(user, None, &private, None);
+                }
+            }
+        }
+        if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT)
+            && let Some(token) = credentials.token(url).or_else(|| credentials.token(&remote.url))
+        {
+            return git2::Cred::userpass_plaintext("x-access-token", &token);
+        }
+        Err(git2::Error::from_str("no credentials available for this remote"))
+    });
+    callbacks
+}
+
+/// Fetches the remote's data ref. Returns its commit, if the remote has one.
+pub(crate) fn fetch(repo: &Repository, remote: &Remote, credentials: &dyn Credentials) -> Result<Option<Oid>> {
+    let mut git_remote = repo.remote_anonymous(&remote.url)?;
+    let mut options = git2::FetchOptions::new();
+    options.remote_callbacks(callbacks(remote, credentials));
+    let refspec = format!("+{DATA_REF}:{TRACKING_REF}");
+    // Drop a stale tracking ref: if the remote lost its ref, so do we.
+    if let Ok(mut stale) = repo.find_reference(TRACKING_REF) {
+        stale.delete()?;
+    }
+    git_remote.fetch(&[&refspec], Some(&mut options), None)?;
+    Ok(tip(repo, TRACKING_REF)?.map(|c| c.id()))
+}
+
+/// Merges the fetched commit into the local data ref: a fast-forward when
+/// one side contains the other, else a merge commit whose tree is the union
+/// of both. Returns the new local tip.
+pub(crate) fn merge(repo: &Repository, fetched: Option<Oid>, now_ms: i64) -> Result<Option<Oid>> {
+    let local = tip(repo, DATA_REF)?;
+    let (local, fetched) = match (local, fetched) {
+        (None, None) => return Ok(None),
+        (Some(l), None) => return Ok(Some(l.id())),
+        (None, Some(f)) => {
+            repo.reference(DATA_REF, f, true, "fast-forward")?;
+            return Ok(Some(f));
+        }
+        (Some(l), Some(f)) => (l, repo.find_commit(f)?),
+    };
+    if local.id() == fetched.id() || repo.graph_descendant_of(local.id(), fetched.id())? {
+        return Ok(Some(local.id()));
+    }
+    if repo.graph_descendant_of(fetched.id(), local.id())? {
+        repo.reference(DATA_REF, fetched.id(), true, "fast-forward")?;
+        return Ok(Some(fetched.id()));
+    }
+    let tree = union(repo, &local.tree()?, &fetched.tree()?)?;
+    let oid = commit_tree(repo, tree, &[&local, &fetched], now_ms, "Merge")?;
+    Ok(Some(oid))
+}
+
+/// The union of two trees. Pack names derive from content, so a name on
+/// both sides holds the same bytes; should it not (hostile content), the
+/// local side is kept.
+fn union(repo: &Repository, ours: &Tree, theirs: &Tree) -> Result<Oid> {
+    let mut builder = repo.treebuilder(Some(ours))?;
+    for entry in theirs.iter() {
+        let Ok(name) = entry.name() else { continue };
+        match ours.get_name(name) {
+            None => {
+                builder.insert(name, entry.id(), entry.filemode())?;
+            }
+            Some(mine) if mine.id() == entry.id() => {}
+            Some(mine) => {
+                if let (Ok(a), Ok(b)) = (
+                    mine.to_object(repo).and_then(|o| o.peel_to_tree()),
+                    entry.to_object(repo).and_then(|o| o.peel_to_tree()),
+                ) {
+                    let merged = union(repo, &a, &b)?;
+                    builder.insert(name, merged, 0o040000)?;
+                }
+            }
+        }
+    }
+    Ok(builder.write()?)
+}
+
+pub(crate) fn push(repo: &Repository, remote: &Remote, credentials: &dyn Credentials) -> Result<Pushed> {
+    let mut git_remote = repo.remote_anonymous(&remote.url)?;
+    let mut rejected = false;
+    {
+        let mut callbacks = callbacks(remote, credentials);
+        callbacks.push_update_reference(|_name, status| {
+            if status.is_some() {
+                rejected = true;
+            }
+            Ok(())
+        });
+        let mut options = git2::PushOptions::new();
+        options.remote_callbacks(callbacks);
+        let refspec = format!("{DATA_REF}:{DATA_REF}");
+        match git_remote.push(&[&refspec], Some(&mut options)) {
+            Ok(()) => {}
+            // libgit2 refuses a non-fast-forward itself, before asking the remote.
+            Err(e) if e.class() == git2::ErrorClass::Reference || e.code() == git2::ErrorCode::NotFastForward => {
+                return Ok(Pushed::Rejected);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(if rejected { Pushed::Rejected } else { Pushed::Accepted })
+}
+
+/// Every file under `ops/` in the data ref, as (path, blob id).
+pub(crate) fn packs(repo: &Repository) -> Result<Vec<(String, Oid)>> {
+    let Some(commit) = tip(repo, DATA_REF)? else { return Ok(Vec::new()) };
+    let mut out = Vec::new();
+    commit.tree()?.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() == Some(git2::ObjectType::Blob)
+            && let Ok(name) = entry.name()
+        {
+            let path = format!("{dir}{name}");
+            if path.starts_with("ops/") {
+                out.push((path, entry.id()));
+            }
+        }
+        git2::TreeWalkResult::Ok
+    })?;
+    out.sort();
+    Ok(out)
+}
+
+/// A blob's bytes, or `None` if it is larger than a pack may be.
+pub(crate) fn read_blob(repo: &Repository, oid: Oid) -> Result<Option<Vec<u8>>> {
+    let odb = repo.odb()?;
+    let (size, _) = odb.read_header(oid)?;
+    if size > MAX_PACK_BYTES {
+        return Ok(None);
+    }
+    Ok(Some(repo.find_blob(oid)?.content().to_vec()))
+}
+
+#[cfg(test)]
+pub(crate) fn tree_with_for_tests(repo: &Repository, base: &Tree, path: &str, blob: Oid) -> Oid {
+    tree_with(repo, Some(base), path, blob).unwrap()
+}

@@ -1,0 +1,200 @@
+//! Real git: a bare remote on disk and several stores syncing through it.
+
+use almanac_core::model::{LifecycleStage, Metric, MetricPoint, Param, RunStatus, Tag, ViewType};
+use almanac_core::op::{Op, WriteContext};
+use almanac_store::{ExperimentQuery, Remote, RunQuery, Store};
+
+use super::*;
+
+struct Replica {
+    dir: tempfile::TempDir,
+    store: Store,
+    writer: String,
+}
+
+impl Replica {
+    fn new(writer: &str) -> Replica {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("store"), writer).unwrap();
+        Replica { dir, store, writer: writer.into() }
+    }
+
+    fn write(&self, time: i64, op: Op) {
+        self.store.write(&WriteContext { writer: self.writer.clone(), time_ms: time }, op).unwrap();
+    }
+
+    fn sync(&self, remote: &Remote) -> SyncReport {
+        sync(&self.store, &self.dir.path().join("sync.git"), remote, 1_700_000_000_000, &(), &mut |_| {}).unwrap()
+    }
+
+    /// Everything a user could see, as text.
+    fn state(&self) -> String {
+        let q = ExperimentQuery { view: ViewType::All, limit: 10_000, ..Default::default() };
+        let (experiments, _) = self.store.search_experiments(&q).unwrap();
+        let mut out = String::new();
+        for e in experiments {
+            out.push_str(&format!("{e:?}\n"));
+            let q = RunQuery {
+                experiment_ids: vec![e.experiment_id.clone()],
+                view: ViewType::All,
+                limit: 10_000,
+                ..Default::default()
+            };
+            for r in self.store.search_runs(&q).unwrap().0 {
+                out.push_str(&format!("  {r:?}\n"));
+            }
+        }
+        out
+    }
+}
+
+fn bare_remote() -> (tempfile::TempDir, Remote) {
+    let dir = tempfile::tempdir().unwrap();
+    git2::Repository::init_bare(dir.path()).unwrap();
+    let remote = Remote { name: "origin".into(), url: dir.path().display().to_string(), artifacts: None };
+    (dir, remote)
+}
+
+fn experiment(r: &Replica, id: &str, name: &str) {
+    r.write(
+        1,
+        Op::CreateExperiment {
+            experiment_id: id.into(),
+            name: name.into(),
+            artifact_location: format!("mlflow-artifacts:/{id}"),
+            creation_time: 1,
+            tags: vec![],
+        },
+    );
+}
+
+fn run(r: &Replica, experiment: &str, run_id: &str, metrics: usize) {
+    r.write(
+        2,
+        Op::CreateRun {
+            run_id: run_id.into(),
+            experiment_id: experiment.into(),
+            run_name: run_id.into(),
+            user_id: r.writer.clone(),
+            start_time: 2,
+            status: RunStatus::Running,
+            artifact_uri: String::new(),
+            tags: vec![],
+        },
+    );
+    r.write(
+        3,
+        Op::LogBatch {
+            run_id: run_id.into(),
+            metrics: (0..metrics)
+                .map(|s| Metric {
+                    key: "loss".into(),
+                    point: MetricPoint { value: 1.0 / (s as f64 + 1.0), timestamp: s as i64, step: s as i64 },
+                    ..Default::default()
+                })
+                .collect(),
+            params: vec![Param { key: "lr".into(), value: "0.1".into() }],
+            tags: vec![Tag { key: "owner".into(), value: r.writer.clone() }],
+        },
+    );
+}
+
+#[test]
+fn three_clones_converge_through_a_bare_remote() {
+    let (_remote_dir, remote) = bare_remote();
+    let [a, b, c] = ["aaaa", "bbbb", "cccc"].map(Replica::new);
+    experiment(&a, "100", "shared");
+    run(&a, "100", "run-a", 50);
+    experiment(&b, "200", "shared"); // the same name, created independently
+    run(&b, "200", "run-b", 20);
+    experiment(&c, "300", "c-only");
+    run(&c, "300", "run-c", 5);
+
+    let first = a.sync(&remote);
+    assert_eq!((first.ops_out, first.pushed), (3, true));
+    b.sync(&remote);
+    c.sync(&remote);
+    // Concurrent edits after the first round.
+    b.write(10, Op::SetRunLifecycle { run_id: "run-a".into(), stage: LifecycleStage::Deleted });
+    c.write(
+        10,
+        Op::UpdateRun { run_id: "run-a".into(), status: Some(RunStatus::Finished), end_time: Some(9), run_name: None },
+    );
+    for r in [&a, &b, &c, &a, &b] {
+        r.sync(&remote);
+    }
+    let state = a.state();
+    assert_eq!(state, b.state());
+    assert_eq!(state, c.state());
+    assert!(state.contains("run-b") && state.contains("run-c"), "{state}");
+    // Both "shared" experiments became one, holding both runs.
+    assert_eq!(state.matches("name: \"shared\"").count(), 1, "{state}");
+    let merged = a.store.experiment("200").unwrap();
+    assert_eq!(merged.experiment_id, a.store.experiment("100").unwrap().experiment_id);
+    // The delete and the concurrent update both hold.
+    let run_a = a.store.run("run-a").unwrap();
+    assert_eq!((run_a.info.lifecycle_stage, run_a.info.status), (LifecycleStage::Deleted, RunStatus::Finished));
+}
+
+#[test]
+fn a_sync_with_nothing_new_changes_nothing() {
+    let (_remote_dir, remote) = bare_remote();
+    let a = Replica::new("aaaa");
+    experiment(&a, "1", "e");
+    a.sync(&remote);
+    let again = a.sync(&remote);
+    assert_eq!((again.ops_out, again.ops_in, again.pushed), (0, 0, false));
+}
+
+#[test]
+fn a_rejected_push_is_retried_after_merging() {
+    let (_remote_dir, remote) = bare_remote();
+    let a = Replica::new("aaaa");
+    let b = Replica::new("bbbb");
+    experiment(&a, "1", "from-a");
+    experiment(&b, "2", "from-b");
+    // B pushes while A is between its fetch and its push.
+    let mut b_synced = false;
+    let report = sync(&a.store, &a.dir.path().join("sync.git"), &remote, 1, &(), &mut |stage| {
+        if stage == Stage::Pushing && !b_synced {
+            b_synced = true;
+            b.sync(&remote);
+        }
+    })
+    .unwrap();
+    assert_eq!(report.retries, 1, "{report:?}");
+    b.sync(&remote);
+    assert_eq!(a.state(), b.state());
+    assert!(a.state().contains("from-b"));
+}
+
+#[test]
+fn hostile_remote_content_is_refused_and_the_rest_applies() {
+    let (remote_dir, remote) = bare_remote();
+    let a = Replica::new("aaaa");
+    experiment(&a, "1", "good");
+    run(&a, "1", "r", 3);
+    a.sync(&remote);
+
+    // Someone writes a pack with a malformed line, an unknown format, a
+    // tampered op and a clock far in the future straight into the remote.
+    let bare = git2::Repository::open_bare(remote_dir.path()).unwrap();
+    let parent = bare.find_reference(DATA_REF).unwrap().peel_to_commit().unwrap();
+    let good_entries = a.store.journal_after(0, 100).unwrap();
+    let mut tampered = good_entries[1].clone();
+    tampered.op = Op::DeleteRunTag { run_id: "r".into(), key: "owner".into() };
+    let mut future = good_entries[1].clone();
+    future.lamport = i64::MAX;
+    let (_, mut bytes) = pack::encode("evil", &[tampered, future]).unwrap();
+    bytes.extend_from_slice(b"{this is not json\n{\"format\": 7}\n");
+    let blob = bare.blob(&bytes).unwrap();
+    let tree = repo::tree_with_for_tests(&bare, &parent.tree().unwrap(), "ops/evil/0-1-bad.jsonl", blob);
+    let sig = git2::Signature::now("x", "x@x").unwrap();
+    bare.commit(Some(DATA_REF), &sig, &sig, "evil", &bare.find_tree(tree).unwrap(), &[&parent]).unwrap();
+
+    let b = Replica::new("bbbb");
+    let report = b.sync(&remote);
+    assert_eq!(report.refused.len(), 4, "{report:?}");
+    assert!(b.store.run("r").unwrap().tags.iter().any(|t| t.key == "owner"), "tampered op must not apply");
+    assert_eq!(a.state(), b.state());
+}
