@@ -62,7 +62,15 @@ impl App {
             .store()
             .artifact(&path)?
             .ok_or_else(|| Error::not_found(format!("Artifact '{path}' does not exist")))?;
-        let handle = self.inner.blobs.open_blob(&file.sha256)?;
+        let handle = match self.inner.blobs.open_blob(&file.sha256) {
+            Ok(h) => h,
+            // Synced manifests name bytes that may live only on a remote's
+            // artifact folder until first read.
+            Err(almanac_blobs::BlobError::Missing(_)) if self.fetch_blob(&file.sha256, file.size)? => {
+                self.inner.blobs.open_blob(&file.sha256)?
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok((handle, file.size))
     }
 

@@ -23,6 +23,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
   almanac serve                         # track into the default store on 127.0.0.1:5000
   almanac --store ./runs serve --port 5001
   almanac gc --dry-run                  # what deleting runs made collectable
+  git init --bare /shared/team.git && almanac remote add team /shared/team.git && almanac sync
   MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py")]
 struct Cli {
     /// The store folder. Defaults to $ALMANAC_HOME, else the OS data
@@ -68,6 +69,41 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Manage the git remotes this store syncs with.
+    #[command(subcommand)]
+    Remote(RemoteCommand),
+    /// Share through git: send this store's new runs, fetch and merge the
+    /// team's, push, and apply what arrived. Never conflicts.
+    ///
+    /// Works while `almanac serve` runs on the same store. With no NAME,
+    /// syncs with every remote.
+    Sync {
+        /// The remote to sync with (default: all).
+        name: Option<String>,
+        /// Show each remote's last sync, errors and unsent ops; sync nothing.
+        #[arg(long)]
+        status: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum RemoteCommand {
+    /// Add a remote: any git URL (a path, file://, ssh://, git@host:org/repo.git,
+    /// https://). Create an empty bare repository for it first
+    /// (`git init --bare`), or use an existing repository: Almanac only
+    /// touches its own ref, refs/almanac/data.
+    Add {
+        name: String,
+        url: String,
+        /// A folder (e.g. on a shared drive) for artifact bytes; only their
+        /// manifests travel through git.
+        #[arg(long, value_name = "DIR")]
+        artifacts: Option<String>,
+    },
+    /// List remotes.
+    List,
+    /// Remove a remote (the remote repository itself is left alone).
+    Remove { name: String },
 }
 
 fn store_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
@@ -95,7 +131,114 @@ fn main() -> Result<()> {
     match cli.command {
         Command::Serve { host, port, allow_remote } => serve(store, host, port, allow_remote),
         Command::Gc { dry_run } => gc(store, dry_run),
+        Command::Remote(cmd) => remote(store, cmd),
+        Command::Sync { name, status } => sync(store, name, status),
     }
+}
+
+fn api<T>(r: Result<T, almanac_api::ApiError>) -> Result<T> {
+    r.map_err(|e| anyhow::anyhow!("{}", e.message))
+}
+
+fn remote(store: PathBuf, cmd: RemoteCommand) -> Result<()> {
+    let app = open_app(&store)?;
+    match cmd {
+        RemoteCommand::Add { name, url, artifacts } => {
+            api(app.add_remote(&name, &url, artifacts.as_deref()))?;
+            println!("added remote {name} → {url}");
+        }
+        RemoteCommand::List => {
+            let remotes = api(app.remotes())?;
+            if remotes.is_empty() {
+                println!("no remotes; add one with `almanac remote add NAME URL`");
+            }
+            for r in remotes {
+                match r.artifacts {
+                    Some(dir) => println!("{}\t{}\t(artifacts: {dir})", r.name, r.url),
+                    None => println!("{}\t{}", r.name, r.url),
+                }
+            }
+        }
+        RemoteCommand::Remove { name } => {
+            api(app.remove_remote(&name))?;
+            println!("removed remote {name}");
+        }
+    }
+    Ok(())
+}
+
+fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
+    let app = open_app(&store)?;
+    if status {
+        let remotes = api(app.remote_status())?;
+        if remotes.is_empty() {
+            println!("no remotes; add one with `almanac remote add NAME URL`");
+        }
+        for s in remotes {
+            let last = s.state.last_sync_ms.map_or("never".to_string(), |ms| format!("{ms} ms since the epoch"));
+            println!("{} ({})", s.remote.name, s.remote.url);
+            println!("  last sync:  {last}; {} ops in, {} ops out", s.state.ops_in, s.state.ops_out);
+            println!("  ahead:      {} local ops not yet sent", s.unsent_ops);
+            if let Some(e) = s.state.last_error {
+                println!("  last error: {e}");
+            }
+        }
+        return Ok(());
+    }
+    let names = match name {
+        Some(n) => vec![n],
+        None => api(app.remotes())?.into_iter().map(|r| r.name).collect(),
+    };
+    if names.is_empty() {
+        bail!("no remotes to sync with; add one with `almanac remote add NAME URL`");
+    }
+    let mut failed = 0;
+    for name in names {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        let result = app.sync(&name, &(), &mut |stage| {
+            bar.set_message(format!(
+                "{name}: {}",
+                match stage {
+                    almanac_api::Stage::Recording => "recording local changes",
+                    almanac_api::Stage::Fetching => "fetching",
+                    almanac_api::Stage::Merging => "merging",
+                    almanac_api::Stage::Pushing => "pushing",
+                    almanac_api::Stage::Applying => "applying what arrived",
+                }
+            ))
+        });
+        bar.finish_and_clear();
+        match result {
+            Ok(s) => {
+                let r = &s.report;
+                println!(
+                    "{name}: {} ops out{}, {} ops in from {} packs{}{}",
+                    r.ops_out,
+                    if r.pushed { " (pushed)" } else { "" },
+                    r.ops_in,
+                    r.packs_in,
+                    if s.blobs_out > 0 {
+                        format!(", {} artifact files out ({})", s.blobs_out, human_bytes(s.bytes_out))
+                    } else {
+                        String::new()
+                    },
+                    if r.retries > 0 { format!(", {} push retries", r.retries) } else { String::new() },
+                );
+                for (what, why) in &r.refused {
+                    println!("  refused {what}: {why}");
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("{name}: sync failed: {}", e.message);
+            }
+        }
+    }
+    if failed > 0 {
+        bail!("{failed} sync(s) failed; local work is safe and will go out with the next sync");
+    }
+    Ok(())
 }
 
 fn open_app(store: &std::path::Path) -> Result<App> {

@@ -1,0 +1,163 @@
+//! Sharing through git: remotes, sync, and artifact bytes on a remote's
+//! artifact folder (pushed at sync, fetched lazily on first read).
+
+use std::path::{Path, PathBuf};
+
+use almanac_core::Error;
+use almanac_store::{Remote, SyncState};
+pub use almanac_sync::{Credentials, Stage, SyncReport};
+
+use crate::{ApiError, App, ErrorCode, Result};
+
+/// One remote and where it stands, for `almanac sync --status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteStatus {
+    pub remote: Remote,
+    pub state: SyncState,
+    /// This store's ops not yet sent anywhere.
+    pub unsent_ops: usize,
+}
+
+/// What a sync did, including artifact bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncSummary {
+    pub report: SyncReport,
+    pub blobs_out: usize,
+    pub bytes_out: u64,
+}
+
+fn blob_path(dir: &Path, sha256: &str) -> PathBuf {
+    dir.join("sha256").join(&sha256[..2]).join(sha256)
+}
+
+fn sync_error(e: almanac_sync::SyncError) -> ApiError {
+    let code = match &e {
+        almanac_sync::SyncError::Store(s) => s.code(),
+        _ => ErrorCode::TemporarilyUnavailable,
+    };
+    ApiError { code, message: e.to_string() }
+}
+
+impl App {
+    pub fn add_remote(&self, name: &str, url: &str, artifacts: Option<&str>) -> Result<()> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(
+                Error::invalid(format!("Invalid remote name '{name}': use letters, digits, '-' and '_'")).into()
+            );
+        }
+        if url.contains('@') && url.starts_with("http") {
+            return Err(Error::invalid(
+                "Do not put credentials in the URL: add the remote without them, then run `almanac remote login`",
+            )
+            .into());
+        }
+        Ok(self.store().add_remote(&Remote {
+            name: name.into(),
+            url: url.into(),
+            artifacts: artifacts.map(str::to_string),
+        })?)
+    }
+
+    pub fn remove_remote(&self, name: &str) -> Result<()> {
+        Ok(self.store().remove_remote(name)?)
+    }
+
+    pub fn remotes(&self) -> Result<Vec<Remote>> {
+        Ok(self.store().remotes()?)
+    }
+
+    pub fn remote(&self, name: &str) -> Result<Remote> {
+        self.remotes()?.into_iter().find(|r| r.name == name).ok_or_else(|| {
+            Error::not_found(format!("No remote named '{name}'. Add one with `almanac remote add`.")).into()
+        })
+    }
+
+    pub fn remote_status(&self) -> Result<Vec<RemoteStatus>> {
+        let unsent = self.store().own_ops_after(self.store().exported_seq()?)?.len();
+        self.remotes()?
+            .into_iter()
+            .map(|remote| {
+                let state = self.store().sync_state(&remote.name)?;
+                Ok(RemoteStatus { remote, state, unsent_ops: unsent })
+            })
+            .collect()
+    }
+
+    /// Syncs with one remote: ops both ways through git, then artifact bytes
+    /// out to the remote's artifact folder. The outcome, error included, is
+    /// recorded for `--status`.
+    pub fn sync(
+        &self,
+        name: &str,
+        credentials: &dyn Credentials,
+        progress: &mut dyn FnMut(Stage),
+    ) -> Result<SyncSummary> {
+        let remote = self.remote(name)?;
+        let repo_dir = self.store().root().join("sync.git");
+        let outcome = almanac_sync::sync(self.store(), &repo_dir, &remote, self.now(), credentials, progress)
+            .map_err(sync_error)
+            .and_then(|report| {
+                let (blobs_out, bytes_out) = match &remote.artifacts {
+                    Some(dir) => self.push_blobs(Path::new(dir))?,
+                    None => (0, 0),
+                };
+                Ok(SyncSummary { report, blobs_out, bytes_out })
+            });
+        let previous = self.store().sync_state(name)?;
+        let state = match &outcome {
+            Ok(s) => SyncState {
+                last_sync_ms: Some(self.now()),
+                last_error: None,
+                ops_in: s.report.ops_in as i64,
+                ops_out: s.report.ops_out as i64,
+            },
+            Err(e) => SyncState { last_error: Some(e.message.clone()), ..previous },
+        };
+        self.store().record_sync(name, &state)?;
+        outcome
+    }
+
+    /// Copies every blob the artifact folder lacks into it.
+    fn push_blobs(&self, dir: &Path) -> Result<(usize, u64)> {
+        let mut count = 0;
+        let mut bytes = 0;
+        for blob in self.inner.blobs.list()? {
+            let target = blob_path(dir, &blob.sha256);
+            if target.exists() {
+                continue;
+            }
+            let parent = target.parent().unwrap_or(dir);
+            let io = |e: std::io::Error| ApiError {
+                code: ErrorCode::TemporarilyUnavailable,
+                message: format!("cannot write to the artifact folder {}: {e}", dir.display()),
+            };
+            std::fs::create_dir_all(parent).map_err(io)?;
+            let temp = parent.join(format!(".{}.partial", blob.sha256));
+            let mut source = self.inner.blobs.open_blob(&blob.sha256)?;
+            let mut file = std::fs::File::create(&temp).map_err(io)?;
+            std::io::copy(&mut source, &mut file).map_err(io)?;
+            std::fs::rename(&temp, &target).map_err(io)?;
+            count += 1;
+            bytes += blob.size;
+        }
+        Ok((count, bytes))
+    }
+
+    /// Fetches a blob this store lacks from the first remote artifact folder
+    /// that has it, checking its hash. Returns whether it was found.
+    pub(crate) fn fetch_blob(&self, sha256: &str, size: u64) -> Result<bool> {
+        for remote in self.remotes()? {
+            let Some(dir) = remote.artifacts else { continue };
+            let path = blob_path(Path::new(&dir), sha256);
+            let Ok(file) = std::fs::File::open(&path) else { continue };
+            let temp_name = format!("{:016x}{:016x}", self.random(), self.random());
+            let blob = self.inner.blobs.put(file, Some(size), &temp_name)?;
+            if blob.sha256 != sha256 {
+                tracing::warn!(remote = %remote.name, %sha256, "remote artifact content does not match its hash");
+                continue;
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}

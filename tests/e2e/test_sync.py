@@ -1,0 +1,97 @@
+"""Team sharing through git: three stores, each behind its own running
+`almanac serve`, syncing through a bare repository with `almanac sync`."""
+
+import subprocess
+
+import mlflow
+import pytest
+
+from conftest import Server, almanac_bin
+
+
+def cli(store, *args):
+    result = subprocess.run([almanac_bin(), "--store", str(store), *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def team(tmp_path):
+    remote = tmp_path / "team.git"
+    subprocess.run(["git", "init", "--bare", "-q", str(remote)], check=True)
+    shared = tmp_path / "shared-artifacts"
+    servers = [Server(tmp_path / name).start() for name in ("alice", "bob", "carol")]
+    for s in servers:
+        cli(s.store, "remote", "add", "origin", str(remote), "--artifacts", str(shared))
+    yield servers
+    for s in servers:
+        s.stop()
+
+
+def log_runs(server, who, n):
+    mlflow.set_tracking_uri(server.uri)
+    mlflow.set_experiment("baseline")
+    ids = []
+    for i in range(n):
+        with mlflow.start_run(run_name=f"{who}-{i}") as run:
+            mlflow.log_params({"who": who, "i": i})
+            for step in range(20):
+                mlflow.log_metric("loss", 1.0 / (step + 1 + i), step=step)
+            mlflow.log_text(f"notes of {who} {i}", "notes.txt")
+            mlflow.set_tag("mlflow.note.content", f"{who} says hi")
+        ids.append(run.info.run_id)
+    return ids
+
+
+def snapshot(server):
+    client = mlflow.MlflowClient(server.uri)
+    exp = client.get_experiment_by_name("baseline")
+    runs = client.search_runs([exp.experiment_id], order_by=["attributes.run_name"], max_results=1000)
+    return [
+        (r.info.run_id, r.info.run_name, r.data.params, r.data.metrics, r.data.tags.get("mlflow.note.content"))
+        for r in runs
+    ]
+
+
+def test_three_stores_share_runs_through_a_bare_repo_while_serving(team):
+    alice, bob, carol = team
+    alice_runs = log_runs(alice, "alice", 3)
+    bob_runs = log_runs(bob, "bob", 2)  # the same experiment name, created independently
+
+    for s in (alice, bob, carol, alice, bob):
+        out = cli(s.store, "sync")
+        assert "ops out" in out and "ops in" in out, out
+
+    # Everyone sees one "baseline" holding all five runs, identically.
+    views = [snapshot(s) for s in team]
+    assert views[0] == views[1] == views[2]
+    assert sorted(r[0] for r in views[0]) == sorted(alice_runs + bob_runs)
+    carol_client = mlflow.MlflowClient(carol.uri)
+    history = carol_client.get_metric_history(alice_runs[0], "loss")
+    assert [m.step for m in history] == list(range(20))
+    # Artifact bytes arrive from the shared folder on first read.
+    mlflow.set_tracking_uri(carol.uri)
+    assert mlflow.artifacts.load_text(f"runs:/{bob_runs[1]}/notes.txt") == "notes of bob 1"
+
+    # Concurrent edits of one note converge to one value everywhere.
+    mlflow.MlflowClient(alice.uri).set_tag(alice_runs[0], "mlflow.note.content", "alice's edit")
+    mlflow.MlflowClient(bob.uri).set_tag(alice_runs[0], "mlflow.note.content", "bob's edit")
+    mlflow.MlflowClient(carol.uri).delete_run(bob_runs[0])
+    for s in (alice, bob, carol, alice, bob):
+        cli(s.store, "sync")
+    notes = {mlflow.MlflowClient(s.uri).get_run(alice_runs[0]).data.tags["mlflow.note.content"] for s in team}
+    assert len(notes) == 1 and notes <= {"alice's edit", "bob's edit"}, notes
+    for s in team:
+        assert mlflow.MlflowClient(s.uri).get_run(bob_runs[0]).info.lifecycle_stage == "deleted"
+
+    status = cli(alice.store, "sync", "--status")
+    assert "origin" in status and "0 local ops not yet sent" in status, status
+
+
+def test_sync_without_remotes_or_with_a_bad_url_fails_clearly(tmp_path):
+    result = subprocess.run([almanac_bin(), "--store", str(tmp_path / "s"), "sync"], capture_output=True, text=True)
+    assert result.returncode != 0 and "almanac remote add" in result.stderr
+    cli(tmp_path / "s", "remote", "add", "nowhere", str(tmp_path / "missing.git"))
+    result = subprocess.run([almanac_bin(), "--store", str(tmp_path / "s"), "sync"], capture_output=True, text=True)
+    assert result.returncode != 0 and "sync failed" in result.stderr
+    assert "last error" in cli(tmp_path / "s", "sync", "--status")
