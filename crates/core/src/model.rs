@@ -116,9 +116,9 @@ impl MetricPoint {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(from = "MetricRecord", into = "MetricRecord")]
 pub struct Metric {
     pub key: String,
-    #[serde(flatten)]
     pub point: MetricPoint,
     /// MLflow 3 links a metric to a logged model (and the dataset it was
     /// computed on); the model then lists it among its metrics.
@@ -128,6 +128,50 @@ pub struct Metric {
     pub dataset_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset_digest: Option<String>,
+}
+
+/// A metric's flat serialized form. (`#[serde(flatten)]` would buffer every
+/// point through serde's generic content tree: far slower for histories of
+/// millions of points.)
+#[derive(Serialize, Deserialize)]
+struct MetricRecord {
+    key: String,
+    #[serde(with = "float_text")]
+    value: f64,
+    timestamp: i64,
+    step: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    model_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dataset_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dataset_digest: Option<String>,
+}
+
+impl From<MetricRecord> for Metric {
+    fn from(r: MetricRecord) -> Self {
+        Metric {
+            key: r.key,
+            point: MetricPoint { value: r.value, timestamp: r.timestamp, step: r.step },
+            model_id: r.model_id,
+            dataset_name: r.dataset_name,
+            dataset_digest: r.dataset_digest,
+        }
+    }
+}
+
+impl From<Metric> for MetricRecord {
+    fn from(m: Metric) -> Self {
+        MetricRecord {
+            key: m.key,
+            value: m.point.value,
+            timestamp: m.point.timestamp,
+            step: m.point.step,
+            model_id: m.model_id,
+            dataset_name: m.dataset_name,
+            dataset_digest: m.dataset_digest,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{DatasetInput, LifecycleStage, LoggedModelStatus, Metric, Param, RunStatus, Tag};
 
+/// Serialized externally tagged (`{"log_batch": {...}}`): the tag comes
+/// first, so a batch of a thousand points is read in one streaming pass.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     CreateExperiment {
         experiment_id: String,

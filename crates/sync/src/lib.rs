@@ -123,9 +123,9 @@ fn record_local_ops(store: &Store, repo: &git2::Repository, now_ms: i64) -> Resu
         repo::ensure_format(repo, now_ms)?;
         return Ok(0);
     };
-    let (path, bytes) = pack::encode(store.writer_id(), &entries)?;
-    repo::add_pack(repo, &path, &bytes, now_ms, &format!("{} ops from {}", entries.len(), store.writer_id()))?;
-    store.mark_packs_imported(&[path])?;
+    let packs = pack::encode_split(store.writer_id(), &entries)?;
+    repo::add_packs(repo, &packs, now_ms, &format!("{} ops from {}", entries.len(), store.writer_id()))?;
+    store.mark_packs_imported(&packs.into_iter().map(|(path, _)| path).collect::<Vec<_>>())?;
     store.set_exported_seq(last_seq)?;
     Ok(entries.len())
 }

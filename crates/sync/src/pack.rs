@@ -10,6 +10,9 @@ pub const FORMAT_VERSION: u32 = 1;
 /// Packs larger than this are refused unread.
 pub const MAX_PACK_BYTES: usize = 64 << 20;
 
+/// Packs are cut at about this size when written, well under the limit.
+pub const TARGET_PACK_BYTES: usize = 8 << 20;
+
 #[derive(Serialize, Deserialize)]
 struct Line<'a> {
     format: u32,
@@ -41,6 +44,23 @@ pub fn encode(writer: &str, entries: &[JournalEntry]) -> Result<(String, Vec<u8>
     let last = entries.last().map_or(0, |e| e.lamport);
     let hash = hex::encode(Sha256::digest(&bytes));
     Ok((format!("ops/{writer}/{first:016}-{last:016}-{}.jsonl", &hash[..16]), bytes))
+}
+
+/// Encodes entries as as many packs as it takes to keep each near
+/// `TARGET_PACK_BYTES`.
+pub fn encode_split(writer: &str, entries: &[JournalEntry]) -> Result<Vec<(String, Vec<u8>)>, serde_json::Error> {
+    let mut packs = Vec::new();
+    let mut start = 0;
+    let mut size = 0;
+    for (i, e) in entries.iter().enumerate() {
+        size += serde_json::to_vec(&e.op)?.len() + 200;
+        if size >= TARGET_PACK_BYTES || i + 1 == entries.len() {
+            packs.push(encode(writer, &entries[start..=i])?);
+            start = i + 1;
+            size = 0;
+        }
+    }
+    Ok(packs)
 }
 
 /// Decodes a pack. Each bad line is refused on its own, with its number.

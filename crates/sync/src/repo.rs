@@ -28,10 +28,19 @@ pub(crate) enum Pushed {
 const TRACKING_REF: &str = "refs/almanac/fetched";
 
 pub(crate) fn open(dir: &Path) -> Result<Repository> {
-    match Repository::open_bare(dir) {
-        Ok(r) => Ok(r),
-        Err(_) => Ok(Repository::init_bare(dir)?),
-    }
+    let repo = match Repository::open_bare(dir) {
+        Ok(r) => r,
+        Err(_) => Repository::init_bare(dir)?,
+    };
+    // Packs are already-dense, content-named text: delta-compressing them
+    // against each other gains little and made pushes of many large packs
+    // take minutes. libgit2 reads its "don't deltify objects above this
+    // size" threshold from pack.deltaCacheSize, so a small value turns
+    // delta search off for packs; the window limit keeps it cheap anyway.
+    let mut config = repo.config()?;
+    config.set_i64("pack.deltaCacheSize", 4096)?;
+    config.set_i64("pack.windowMemory", 1)?;
+    Ok(repo)
 }
 
 fn signature(now_ms: i64) -> Result<Signature<'static>> {
@@ -89,13 +98,17 @@ pub(crate) fn ensure_format(repo: &Repository, now_ms: i64) -> Result<()> {
     Ok(())
 }
 
-pub(crate) fn add_pack(repo: &Repository, path: &str, bytes: &[u8], now_ms: i64, message: &str) -> Result<()> {
+/// Adds pack files in one commit on the data ref.
+pub(crate) fn add_packs(repo: &Repository, packs: &[(String, Vec<u8>)], now_ms: i64, message: &str) -> Result<()> {
     ensure_format(repo, now_ms)?;
     let parent = tip(repo, DATA_REF)?.expect("ensure_format created the ref");
-    let blob = repo.blob(bytes)?;
-    let tree = tree_with(repo, Some(&parent.tree()?), path, blob)?;
+    let mut tree = parent.tree_id();
+    for (path, bytes) in packs {
+        let blob = repo.blob(bytes)?;
+        tree = tree_with(repo, Some(&repo.find_tree(tree)?), path, blob)?;
+    }
     if tree == parent.tree_id() {
-        return Ok(()); // The same pack is already there.
+        return Ok(()); // The same packs are already there.
     }
     commit_tree(repo, tree, &[&parent], now_ms, message)?;
     Ok(())
@@ -133,8 +146,73 @@ fn callbacks<'a>(remote: &'a Remote, credentials: &'a dyn Credentials) -> git2::
     callbacks
 }
 
+/// The repository path of a remote on this machine (a plain path or a
+/// `file://` URL), which sync reads and writes directly: libgit2's local
+/// transport would delta-compress every pack on each fetch.
+fn local_path(url: &str) -> Option<std::path::PathBuf> {
+    if let Some(rest) = url.strip_prefix("file://") {
+        return Some(rest.into());
+    }
+    let scp_like = url.split_once(':').is_some_and(|(host, _)| !host.contains('/') && host.len() > 1);
+    (!url.contains("://") && !scp_like).then(|| url.into())
+}
+
+/// Copies `tip` and everything it reaches that `to` lacks from `from` into `to`.
+fn copy_objects(from: &Repository, to: &Repository, tip: Oid) -> Result<()> {
+    let src = from.odb()?;
+    let dst = to.odb()?;
+    let mut stack = vec![tip];
+    while let Some(oid) = stack.pop() {
+        if dst.exists(oid) {
+            continue; // Objects are written whole, children first: present means complete.
+        }
+        let object = src.read(oid)?;
+        match object.kind() {
+            git2::ObjectType::Commit => {
+                let commit = from.find_commit(oid)?;
+                stack.push(oid); // Revisit after the children are in.
+                let mut pending = vec![commit.tree_id()];
+                pending.extend(commit.parent_ids());
+                let missing: Vec<Oid> = pending.into_iter().filter(|o| !dst.exists(*o)).collect();
+                if missing.is_empty() {
+                    stack.pop();
+                    dst.write(object.kind(), object.data())?;
+                } else {
+                    stack.extend(missing);
+                }
+            }
+            git2::ObjectType::Tree => {
+                let tree = from.find_tree(oid)?;
+                let missing: Vec<Oid> = tree.iter().map(|e| e.id()).filter(|o| !dst.exists(*o)).collect();
+                if missing.is_empty() {
+                    dst.write(object.kind(), object.data())?;
+                } else {
+                    stack.push(oid);
+                    stack.extend(missing);
+                }
+            }
+            kind => {
+                dst.write(kind, object.data())?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Fetches the remote's data ref. Returns its commit, if the remote has one.
 pub(crate) fn fetch(repo: &Repository, remote: &Remote, credentials: &dyn Credentials) -> Result<Option<Oid>> {
+    if let Some(path) = local_path(&remote.url) {
+        let theirs = Repository::open(&path)?;
+        let Some(tip) = tip(&theirs, DATA_REF)?.map(|c| c.id()) else {
+            if let Ok(mut stale) = repo.find_reference(TRACKING_REF) {
+                stale.delete()?;
+            }
+            return Ok(None);
+        };
+        copy_objects(&theirs, repo, tip)?;
+        repo.reference(TRACKING_REF, tip, true, "fetch")?;
+        return Ok(Some(tip));
+    }
     let mut git_remote = repo.remote_anonymous(&remote.url)?;
     let mut options = git2::FetchOptions::new();
     options.remote_callbacks(callbacks(remote, credentials));
@@ -200,6 +278,28 @@ fn union(repo: &Repository, ours: &Tree, theirs: &Tree) -> Result<Oid> {
 }
 
 pub(crate) fn push(repo: &Repository, remote: &Remote, credentials: &dyn Credentials) -> Result<Pushed> {
+    if let Some(path) = local_path(&remote.url) {
+        let theirs = Repository::open(&path)?;
+        let ours = tip(repo, DATA_REF)?.map(|c| c.id()).ok_or_else(|| git2::Error::from_str("nothing to push"))?;
+        copy_objects(repo, &theirs, ours)?;
+        // Compare-and-swap against what we fetched: if the remote moved in
+        // between, the update fails and sync fetches and merges again.
+        let fetched = tip(repo, TRACKING_REF)?.map(|c| c.id());
+        let updated = match fetched {
+            Some(expected) => theirs.reference_matching(DATA_REF, ours, true, expected, "almanac sync"),
+            None => theirs.reference(DATA_REF, ours, false, "almanac sync"),
+        };
+        return Ok(match updated {
+            Ok(_) => Pushed::Accepted,
+            Err(e)
+                if matches!(e.code(), git2::ErrorCode::Exists | git2::ErrorCode::Modified)
+                    || e.class() == git2::ErrorClass::Reference =>
+            {
+                Pushed::Rejected
+            }
+            Err(e) => return Err(e.into()),
+        });
+    }
     let mut git_remote = repo.remote_anonymous(&remote.url)?;
     let mut rejected = false;
     {
