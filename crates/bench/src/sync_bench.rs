@@ -104,7 +104,7 @@ fn main() -> Result<()> {
     rows.push(("sync with nothing new".into(), format!("{:.0} ms", t.as_secs_f64() * 1000.0), "< 300 ms"));
     let size = packed_size(&remote)?;
     rows.push((
-        format!("packed remote size per run (10 metrics x 100 steps each)"),
+        "packed remote size per run (10 metrics x 100 steps each)".to_string(),
         format!("{:.1} KiB", size as f64 / 1024.0 / args.runs as f64),
         "report",
     ));
