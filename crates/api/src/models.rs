@@ -39,8 +39,13 @@ impl App {
         let experiment = self.experiment(&req.experiment_id)?;
         req.tags.iter().try_for_each(v::validate_run_tag)?;
         req.params.iter().try_for_each(v::validate_param)?;
-        if let Some(run_id) = req.source_run_id.as_deref().filter(|r| !r.is_empty()) {
-            self.run(run_id)?;
+        if let Some(name) = req.name.as_deref()
+            && let Some(bad) = name.chars().find(|c| matches!(c, '/' | ':' | '.' | '%' | '"' | '\''))
+        {
+            return Err(Error::invalid(format!(
+                "Invalid model name ('{name}') provided. Model name must not contain the character '{bad}'."
+            ))
+            .into());
         }
         let model_id = format!("m-{}", ids::run_id_from_random(self.random_bytes()));
         let artifact_location =
@@ -72,7 +77,11 @@ impl App {
         self.logged_model(model_id, false)
     }
 
+    /// Deleting a deleted model succeeds and changes nothing, as in MLflow.
     pub fn delete_logged_model(&self, model_id: &str) -> Result<()> {
+        if self.logged_model(model_id, true)?.lifecycle_stage == almanac_core::model::LifecycleStage::Deleted {
+            return Ok(());
+        }
         self.store().write(&self.ctx(), Op::DeleteLoggedModel { model_id: model_id.into() })?;
         Ok(())
     }

@@ -229,6 +229,33 @@ impl App {
                 req.source
             ))
             .into());
+        } else if req.source.starts_with("models:/m-") && model_id.is_none() {
+            return Err(Error::invalid(format!(
+                "Invalid model version source: '{}'. The model_id request parameter must identify the resource that contains the source.",
+                req.source
+            ))
+            .into());
+        } else if req.source.starts_with('/') || req.source.starts_with("file:") {
+            return Err(Error::invalid(format!(
+                "Invalid model version source: '{}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.",
+                req.source
+            ))
+            .into());
+        } else if req.source.starts_with("mlflow-artifacts:") && model_id.is_none() {
+            let contained = match &run_id {
+                Some(r) => {
+                    let root = self.run(r)?.info.artifact_uri;
+                    req.source == root || req.source.starts_with(&format!("{}/", root.trim_end_matches('/')))
+                }
+                None => false,
+            };
+            if !contained {
+                return Err(Error::invalid(format!(
+                    "Invalid model version source: '{}'. The run_id request parameter must identify the resource that contains the source.",
+                    req.source
+                ))
+                .into());
+            }
         } else if let Some(id) =
             req.source.strip_prefix("models:/m-").map(|rest| format!("m-{}", rest.trim_end_matches('/')))
         {
@@ -364,7 +391,10 @@ impl App {
         }
         let offset = paging::decode(req.page_token.as_deref())?;
         let (filter, include_prompts) = split_prompt_clauses(parse_filter(&req.filter, Target::ModelVersions)?);
-        let order_by = parse_order(&req.order_by, &["name", "timestamp", "last_updated_timestamp", "version_number"])?;
+        let order_by = parse_order(
+            &req.order_by,
+            &["name", "timestamp", "last_updated_timestamp", "creation_timestamp", "version_number"],
+        )?;
         let (items, more) =
             self.store().search_model_versions(&RegistryQuery { filter, order_by, include_prompts, limit, offset })?;
         Ok(paging::page(items, offset, more))
@@ -398,6 +428,7 @@ mod tests {
             .create_model_version(CreateModelVersion {
                 name: "churn".into(),
                 source: format!("models:/{}", logged.model_id),
+                model_id: Some(logged.model_id.clone()),
                 ..Default::default()
             })
             .unwrap();
@@ -461,6 +492,16 @@ mod tests {
             })
             .unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+        for source in ["/etc", "file:///etc", "mlflow-artifacts:/0/somewhere"] {
+            let err = app
+                .create_model_version(CreateModelVersion {
+                    name: "model".into(),
+                    source: source.into(),
+                    ..Default::default()
+                })
+                .unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidParameterValue, "{source}");
+        }
         let err = app.create_registered_model("prompt", vec![], None).unwrap_err();
         assert!(err.message.contains("already taken by a prompt"), "{}", err.message);
     }

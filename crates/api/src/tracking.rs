@@ -72,6 +72,16 @@ pub struct SeriesPoint {
     pub point: MetricPoint,
 }
 
+/// MLflow's experiment ids are integers; it refuses anything else up front.
+fn valid_experiment_id(id: &str) -> Result<()> {
+    if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(
+            Error::invalid(format!("Invalid experiment ID '{id}'. Experiment ID must be a valid integer.")).into()
+        );
+    }
+    Ok(())
+}
+
 fn positive_max(max: Option<i64>, default: i64, limit: i64) -> Result<i64> {
     let n = max.unwrap_or(default);
     if n <= 0 {
@@ -146,6 +156,7 @@ impl App {
     }
 
     pub fn experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        valid_experiment_id(experiment_id)?;
         Ok(self.store().experiment(experiment_id)?)
     }
 
@@ -283,6 +294,7 @@ impl App {
     }
 
     pub fn search_runs(&self, req: &SearchRuns) -> Result<Page<Run>> {
+        req.experiment_ids.iter().try_for_each(|id| valid_experiment_id(id))?;
         let limit = positive_max(req.max_results, 1000, MAX_RESULTS_SEARCH_RUNS)?;
         let offset = paging::decode(req.page_token.as_deref())?;
         let filter = parse_filter(&req.filter, Target::Runs)?;

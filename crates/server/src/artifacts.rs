@@ -113,7 +113,8 @@ pub fn file_info(path: &str, is_dir: bool, size: Option<u64>) -> Value {
     let mut m = Map::new();
     m.insert("path".into(), path.into());
     m.insert("is_dir".into(), is_dir.into());
-    if let Some(s) = size.filter(|_| !is_dir) {
+    // MLflow leaves the size out for folders and for empty files.
+    if let Some(s) = size.filter(|s| !is_dir && *s > 0) {
         m.insert("file_size".into(), s.into());
     }
     Value::Object(m)

@@ -158,13 +158,14 @@ impl Store {
         })
     }
 
-    /// A page of one metric's history: points `offset..offset+limit`.
+    /// A page of one metric's history: points `offset..offset+limit`, in
+    /// MLflow's order (timestamp, step, value).
     pub fn metric_history(&self, run_id: &str, key: &str, offset: i64, limit: i64) -> Result<HistoryPage> {
         self.with_reader(|c| {
             let pk = run_pk(c, run_id)?;
             let mut stmt = c.prepare_cached(
                 "SELECT value, timestamp, step FROM metrics WHERE run_pk = ?1 AND key = ?2
-                 ORDER BY step, timestamp, value LIMIT ?3 OFFSET ?4",
+                 ORDER BY timestamp, step, value LIMIT ?3 OFFSET ?4",
             )?;
             let mut points: Vec<MetricPoint> = stmt
                 .query_map(params![pk, key, limit.saturating_add(1), offset], point_from_row)?

@@ -32,12 +32,6 @@ fn touch_model(conn: &Connection, name: &str, time_ms: i64) -> Result<()> {
     Ok(())
 }
 
-fn touch_version(conn: &Connection, name: &str, version: i64, time_ms: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE model_versions SET last_update_time = ?3 WHERE name = ?1 AND version = ?2")?
-        .execute(params![name, version, time_ms])?;
-    Ok(())
-}
-
 fn set_model_tag(conn: &Connection, name: &str, tag: &Tag) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO registered_model_tags(name, key, value, seq)
@@ -113,7 +107,6 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
         Op::SetRegisteredModelTag { name, tag } => {
             model_exists(conn, name)?;
             set_model_tag(conn, name, tag)?;
-            touch_model(conn, name, time_ms)?;
         }
         Op::DeleteRegisteredModelTag { name, key } => {
             model_exists(conn, name)?;
@@ -128,7 +121,6 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
                  ON CONFLICT(name, alias) DO UPDATE SET version = excluded.version",
             )?
             .execute(params![name, alias, version])?;
-            touch_model(conn, name, time_ms)?;
         }
         Op::DeleteRegisteredModelAlias { name, alias } => {
             model_exists(conn, name)?;
@@ -207,6 +199,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
                 "UPDATE model_versions SET current_stage = ?3, last_update_time = ?4 WHERE name = ?1 AND version = ?2",
             )?
             .execute(params![name, version, stage, time_ms])?;
+            touch_model(conn, name, time_ms)?;
         }
         Op::DeleteModelVersion { name, version } => {
             version_exists(conn, name, *version)?;
@@ -223,7 +216,6 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
         Op::SetModelVersionTag { name, version, tag } => {
             version_exists(conn, name, *version)?;
             set_version_tag(conn, name, *version, tag)?;
-            touch_version(conn, name, *version, time_ms)?;
         }
         Op::DeleteModelVersionTag { name, version, key } => {
             version_exists(conn, name, *version)?;

@@ -149,10 +149,11 @@ fn latest_metric_follows_mlflow_rule() {
     let loss = run.metrics.iter().find(|m| m.key == "loss").unwrap();
     assert_eq!((loss.point.step, loss.point.value), (2, 1.0));
     let history = s.metric_history("e", "loss", 0, 10).unwrap();
-    assert_eq!(history.points.iter().map(|p| p.step).collect::<Vec<_>>(), [0, 1, 2]);
+    // MLflow's history order: timestamp, then step, then value.
+    assert_eq!(history.points.iter().map(|p| p.step).collect::<Vec<_>>(), [1, 2, 0]);
     assert!(!history.more);
     let page = s.metric_history("e", "loss", 1, 1).unwrap();
-    assert_eq!((page.points[0].step, page.more), (1, true));
+    assert_eq!((page.points[0].step, page.more), (2, true));
 }
 
 #[test]

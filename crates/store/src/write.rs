@@ -141,12 +141,6 @@ fn active_run(conn: &Connection, run_id: &str, mode: Mode) -> Result<RunRow> {
     Ok(run)
 }
 
-fn touch_experiment(conn: &Connection, experiment_id: &str, time_ms: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE experiments SET last_update_time = ?2 WHERE experiment_id = ?1")?
-        .execute(params![experiment_id, time_ms])?;
-    Ok(())
-}
-
 fn name_taken(conn: &Connection, name: &str) -> Result<bool> {
     Ok(conn
         .prepare_cached("SELECT 1 FROM experiments WHERE name = ?1")?
@@ -221,7 +215,6 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
         Op::SetExperimentTag { experiment_id, tag } => {
             active_experiment(conn, experiment_id, mode)?;
             upsert_experiment_tag(conn, experiment_id, tag)?;
-            touch_experiment(conn, experiment_id, time_ms)?;
         }
         Op::DeleteExperimentTag { experiment_id, key } => {
             active_experiment(conn, experiment_id, mode)?;
@@ -233,7 +226,6 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
                     Error::not_found(format!("No tag with name: {key} in experiment with id {experiment_id}")).into()
                 );
             }
-            touch_experiment(conn, experiment_id, time_ms)?;
         }
         Op::CreateRun { run_id, experiment_id, run_name, user_id, start_time, status, artifact_uri, tags } => {
             active_experiment(conn, experiment_id, mode)?;
@@ -352,7 +344,6 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
         Op::SetLoggedModelTags { model_id, tags } => {
             live_model(conn, model_id)?;
             set_model_tags(conn, model_id, tags)?;
-            touch_model(conn, model_id, time_ms)?;
         }
         Op::DeleteLoggedModelTag { model_id, key } => {
             live_model(conn, model_id)?;
@@ -364,7 +355,6 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
                     Error::not_found(format!("No tag with key '{key}' found for model with ID '{model_id}'.")).into()
                 );
             }
-            touch_model(conn, model_id, time_ms)?;
         }
         Op::LogLoggedModelParams { model_id, params } => {
             live_model(conn, model_id)?;
@@ -537,12 +527,6 @@ fn live_model(conn: &Connection, model_id: &str) -> Result<()> {
         Some("active") => Ok(()),
         _ => Err(Error::not_found(format!("Logged model with ID '{model_id}' not found.")).into()),
     }
-}
-
-fn touch_model(conn: &Connection, model_id: &str, time_ms: i64) -> Result<()> {
-    conn.prepare_cached("UPDATE logged_models SET last_update_time = ?2 WHERE model_id = ?1")?
-        .execute(params![model_id, time_ms])?;
-    Ok(())
 }
 
 fn set_model_tags(conn: &Connection, model_id: &str, tags: &[Tag]) -> Result<()> {
