@@ -253,6 +253,12 @@ const MIGRATIONS: &[&str] = &[
         reason TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 7: metric points indexed in MLflow's history order (timestamp, step,
+    // value), so paging a history walks the index instead of sorting it.
+    r#"
+    DROP INDEX metrics_by_run_key_step;
+    CREATE UNIQUE INDEX metrics_by_run_key_time ON metrics(run_pk, key, timestamp, step, value);
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
