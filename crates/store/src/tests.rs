@@ -412,3 +412,155 @@ mod replication {
         assert!(last > a_max, "B's clock witnessed A's ops");
     }
 }
+
+/// Convergence, as a property: whatever the interleaving of writes and
+/// pairwise syncs across three replicas, once all have exchanged
+/// everything they hold the same state, and no op any of them accepted is
+/// missing anywhere.
+mod convergence {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Action {
+        CreateRun,
+        SetTag { run: usize, value: u8 },
+        LogParam { run: usize, key: u8, value: u8 },
+        LogMetric { run: usize, step: u8, value: i8 },
+        Delete { run: usize },
+        Restore { run: usize },
+        Rename { run: usize, value: u8 },
+        Sync { with: usize },
+    }
+
+    fn action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            2 => Just(Action::CreateRun),
+            3 => (any::<usize>(), 0..4u8).prop_map(|(run, value)| Action::SetTag { run, value }),
+            2 => (any::<usize>(), 0..3u8, 0..3u8).prop_map(|(run, key, value)| Action::LogParam { run, key, value }),
+            2 => (any::<usize>(), 0..5u8, any::<i8>()).prop_map(|(run, step, value)| Action::LogMetric { run, step, value }),
+            1 => any::<usize>().prop_map(|run| Action::Delete { run }),
+            1 => any::<usize>().prop_map(|run| Action::Restore { run }),
+            1 => (any::<usize>(), 0..4u8).prop_map(|(run, value)| Action::Rename { run, value }),
+            3 => (0..3usize).prop_map(|with| Action::Sync { with }),
+        ]
+    }
+
+    struct Replica {
+        _dir: tempfile::TempDir,
+        store: Store,
+        writer: String,
+        runs: Vec<String>,
+        created: usize,
+        time: i64,
+    }
+
+    fn exchange(replicas: &mut [Replica], a: usize, b: usize) {
+        let from_a = replicas[a].store.journal_after(0, i64::MAX).unwrap();
+        let from_b = replicas[b].store.journal_after(0, i64::MAX).unwrap();
+        replicas[b].store.import_ops(&from_a).unwrap();
+        replicas[a].store.import_ops(&from_b).unwrap();
+        // A replica can name runs it learned about.
+        let known: Vec<String> = replicas[a].runs.iter().chain(replicas[b].runs.iter()).cloned().collect();
+        for r in [a, b] {
+            for id in &known {
+                if !replicas[r].runs.contains(id) {
+                    replicas[r].runs.push(id.clone());
+                }
+            }
+        }
+    }
+
+    fn state(s: &Store) -> String {
+        let q = RunQuery { experiment_ids: vec!["1".into()], view: ViewType::All, limit: 10_000, ..Default::default() };
+        let mut out = format!("{:?}\n", s.experiment("1").unwrap());
+        for r in s.search_runs(&q).unwrap().0 {
+            let history: Vec<_> =
+                r.metrics.iter().map(|m| s.metric_history(&r.info.run_id, &m.key, 0, 1000).unwrap().points).collect();
+            out.push_str(&format!("{r:?} {history:?}\n"));
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn replicas_converge(script in proptest::collection::vec((0..3usize, action()), 1..40)) {
+            let mut replicas: Vec<Replica> = ["aaaa", "bbbb", "cccc"]
+                .iter()
+                .map(|w| {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = Store::open(dir.path(), w).unwrap();
+                    Replica { _dir: dir, store, writer: w.to_string(), runs: vec![], created: 0, time: 0 }
+                })
+                .collect();
+            replicas[0].store.write(&WriteContext { writer: "aaaa".into(), time_ms: 0 }, Op::CreateExperiment {
+                experiment_id: "1".into(), name: "e".into(), artifact_location: String::new(), creation_time: 0, tags: vec![],
+            }).unwrap();
+            exchange(&mut replicas, 0, 1);
+            exchange(&mut replicas, 0, 2);
+
+            let mut accepted: Vec<String> = Vec::new();
+            for (who, act) in script {
+                let r = &mut replicas[who];
+                r.time += 1;
+                let ctx = WriteContext { writer: r.writer.clone(), time_ms: r.time };
+                let pick = |runs: &Vec<String>, i: usize| (!runs.is_empty()).then(|| runs[i % runs.len()].clone());
+                let op = match act {
+                    Action::Sync { with } => {
+                        if with != who {
+                            exchange(&mut replicas, who, with);
+                        }
+                        continue;
+                    }
+                    Action::CreateRun => {
+                        r.created += 1;
+                        let id = format!("{}-{}", r.writer, r.created);
+                        r.runs.push(id.clone());
+                        Some(Op::CreateRun {
+                            run_id: id.clone(), experiment_id: "1".into(), run_name: id, user_id: r.writer.clone(),
+                            start_time: r.time, status: RunStatus::Running, artifact_uri: String::new(), tags: vec![],
+                        })
+                    }
+                    Action::SetTag { run, value } => pick(&r.runs, run).map(|run_id| Op::LogBatch {
+                        run_id, metrics: vec![], params: vec![], tags: vec![Tag { key: "note".into(), value: value.to_string() }],
+                    }),
+                    Action::LogParam { run, key, value } => pick(&r.runs, run).map(|run_id| Op::LogBatch {
+                        run_id, metrics: vec![], params: vec![Param { key: format!("p{key}"), value: value.to_string() }], tags: vec![],
+                    }),
+                    Action::LogMetric { run, step, value } => pick(&r.runs, run).map(|run_id| Op::LogBatch {
+                        run_id, metrics: vec![metric("m", value as f64, step as i64, r.time)], params: vec![], tags: vec![],
+                    }),
+                    Action::Delete { run } => pick(&r.runs, run).map(|run_id| Op::SetRunLifecycle { run_id, stage: LifecycleStage::Deleted }),
+                    Action::Restore { run } => pick(&r.runs, run).map(|run_id| Op::SetRunLifecycle { run_id, stage: LifecycleStage::Active }),
+                    Action::Rename { run, value } => pick(&r.runs, run).map(|run_id| Op::UpdateRun {
+                        run_id, status: None, end_time: None, run_name: Some(format!("name-{value}")),
+                    }),
+                };
+                if let Some(op) = op
+                    && let Ok(receipt) = replicas[who].store.write(&ctx, op)
+                {
+                    accepted.push(receipt.op_id);
+                }
+            }
+            for _ in 0..2 {
+                exchange(&mut replicas, 0, 1);
+                exchange(&mut replicas, 1, 2);
+                exchange(&mut replicas, 0, 2);
+            }
+            let first = state(&replicas[0].store);
+            for r in &replicas[1..] {
+                prop_assert_eq!(&state(&r.store), &first);
+            }
+            for r in &replicas {
+                let held: std::collections::HashSet<String> =
+                    r.store.journal_after(0, i64::MAX).unwrap().into_iter().map(|e| e.op_id).collect();
+                for id in &accepted {
+                    prop_assert!(held.contains(id), "an acknowledged op was lost");
+                }
+            }
+        }
+    }
+}
