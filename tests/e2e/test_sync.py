@@ -95,3 +95,42 @@ def test_sync_without_remotes_or_with_a_bad_url_fails_clearly(tmp_path):
     result = subprocess.run([almanac_bin(), "--store", str(tmp_path / "s"), "sync"], capture_output=True, text=True)
     assert result.returncode != 0 and "sync failed" in result.stderr
     assert "last error" in cli(tmp_path / "s", "sync", "--status")
+
+
+def test_sync_killed_at_random_points_loses_and_duplicates_nothing(tmp_path):
+    import random
+    import signal
+    import time
+
+    remote = tmp_path / "team.git"
+    subprocess.run(["git", "init", "--bare", "-q", str(remote)], check=True)
+    alice = Server(tmp_path / "alice").start()
+    bob_store = tmp_path / "bob"
+    try:
+        cli(alice.store, "remote", "add", "origin", str(remote))
+        cli(bob_store, "remote", "add", "origin", str(remote))
+        mlflow.set_tracking_uri(alice.uri)
+        mlflow.set_experiment("baseline")
+        client = mlflow.MlflowClient(alice.uri)
+        rng = random.Random(7)
+        for round_ in range(6):
+            for i in range(5):
+                with mlflow.start_run(run_name=f"r{round_}-{i}"):
+                    mlflow.log_metrics({"loss": rng.random(), "acc": rng.random()}, step=round_)
+            for store in (alice.store, bob_store):
+                proc = subprocess.Popen([almanac_bin(), "--store", str(store), "sync"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                time.sleep(rng.uniform(0, 0.15))
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+        # Undisturbed syncs then finish the job.
+        for store in (alice.store, bob_store, alice.store, bob_store):
+            cli(store, "sync")
+        bob = Server(bob_store).start()
+        try:
+            assert snapshot(alice) == snapshot(bob)
+            names = [r[1] for r in snapshot(bob)]
+            assert len(names) == 30 and len(set(names)) == 30, names
+        finally:
+            bob.stop()
+    finally:
+        alice.stop()

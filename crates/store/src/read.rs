@@ -523,18 +523,24 @@ impl Store {
         self.with_reader(|c| {
             let mut sql = Sql::default();
             let text = search_sql::model_select(q, &mut sql);
-            let mut stmt = c.prepare(&text)?;
-            let ids: Vec<String> = stmt
-                .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let more = ids.len() as i64 > q.limit;
-            let mut out = Vec::new();
-            for id in ids.iter().take(q.limit as usize) {
-                if let Some(m) = load_model(c, id)? {
-                    out.push(m);
-                }
+            let (ids, more) = keys_page(c, &text, &sql, q.limit)?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in &ids {
+                out.extend(load_model(c, id)?);
             }
             Ok((out, more))
         })
     }
+}
+
+/// Runs a search that selects one key column with `LIMIT limit + 1`:
+/// returns at most `limit` keys, and whether more follow.
+pub(crate) fn keys_page(c: &Connection, text: &str, sql: &Sql, limit: i64) -> Result<(Vec<String>, bool)> {
+    let mut keys: Vec<String> = c
+        .prepare(text)?
+        .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let more = keys.len() as i64 > limit;
+    keys.truncate(limit.max(0) as usize);
+    Ok((keys, more))
 }

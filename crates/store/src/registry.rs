@@ -416,43 +416,19 @@ impl Store {
     pub fn search_registered_models(&self, q: &RegistryQuery) -> Result<(Vec<RegisteredModel>, bool)> {
         self.with_reader(|c| {
             let mut sql = Sql::default();
-            let mut wheres = vec!["1".to_string()];
-            if let Some(f) = &q.filter {
-                wheres.push(registry_filter(f, &mut sql, false));
-            }
-            if !q.include_prompts {
-                wheres.push(prompt_exclusion("m.name"));
-            }
-            let mut terms: Vec<String> = q
-                .order_by
-                .iter()
-                .filter_map(|(k, asc)| {
-                    let dir = if *asc { "ASC" } else { "DESC" };
-                    match k.as_str() {
-                        "name" => Some(format!("m.name {dir}")),
-                        "timestamp" | "last_updated_timestamp" => Some(format!("m.last_update_time {dir}")),
-                        _ => None,
-                    }
-                })
-                .collect();
+            let wheres = registry_wheres(q, &mut sql, false);
+            let mut terms = registry_order(q);
             terms.push("m.name ASC".into());
             let text = format!(
-                "SELECT m.name FROM registered_models m WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
-                wheres.join(" AND "),
+                "SELECT m.name FROM registered_models m WHERE {wheres} ORDER BY {} LIMIT {} OFFSET {}",
                 terms.join(", "),
                 q.limit.saturating_add(1),
                 q.offset
             );
-            let names: Vec<String> = c
-                .prepare(&text)?
-                .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            let more = names.len() as i64 > q.limit;
-            let mut out = Vec::new();
-            for n in names.iter().take(q.limit as usize) {
-                if let Some(m) = load_model(c, n)? {
-                    out.push(m);
-                }
+            let (names, more) = crate::read::keys_page(c, &text, &sql, q.limit)?;
+            let mut out = Vec::with_capacity(names.len());
+            for n in &names {
+                out.extend(load_model(c, n)?);
             }
             Ok((out, more))
         })
@@ -461,34 +437,15 @@ impl Store {
     pub fn search_model_versions(&self, q: &RegistryQuery) -> Result<(Vec<ModelVersion>, bool)> {
         self.with_reader(|c| {
             let mut sql = Sql::default();
-            let mut wheres = vec!["m.deleted = 0".to_string()];
-            if let Some(f) = &q.filter {
-                wheres.push(registry_filter(f, &mut sql, true));
-            }
-            if !q.include_prompts {
-                wheres.push(prompt_exclusion("m.name"));
-            }
-            let mut terms: Vec<String> = q
-                .order_by
-                .iter()
-                .filter_map(|(k, asc)| {
-                    let dir = if *asc { "ASC" } else { "DESC" };
-                    match k.as_str() {
-                        "name" => Some(format!("m.name {dir}")),
-                        "timestamp" | "last_updated_timestamp" => Some(format!("m.last_update_time {dir}")),
-                        "version_number" => Some(format!("m.version {dir}")),
-                        _ => None,
-                    }
-                })
-                .collect();
+            let wheres = registry_wheres(q, &mut sql, true);
+            let mut terms = registry_order(q);
             if terms.is_empty() {
                 terms.push("m.last_update_time DESC".into());
             }
             terms.push("m.name ASC".into());
             terms.push("m.version DESC".into());
             let text = format!(
-                "SELECT {VERSION_COLUMNS} FROM model_versions m WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
-                wheres.join(" AND "),
+                "SELECT {VERSION_COLUMNS} FROM model_versions m WHERE {wheres} ORDER BY {} LIMIT {} OFFSET {}",
                 terms.join(", "),
                 q.limit.saturating_add(1),
                 q.offset
@@ -505,6 +462,37 @@ impl Store {
             Ok((found, more))
         })
     }
+}
+
+/// The WHERE clause both registry searches share: the filter, live
+/// versions only, and prompts hidden unless asked for.
+fn registry_wheres(q: &RegistryQuery, sql: &mut Sql, versions: bool) -> String {
+    let mut wheres = vec![if versions { "m.deleted = 0" } else { "1" }.to_string()];
+    if let Some(f) = &q.filter {
+        wheres.push(registry_filter(f, sql, versions));
+    }
+    if !q.include_prompts {
+        wheres.push(prompt_exclusion("m.name"));
+    }
+    wheres.join(" AND ")
+}
+
+/// ORDER BY terms for the requested keys (the API has checked which keys
+/// each search accepts).
+fn registry_order(q: &RegistryQuery) -> Vec<String> {
+    q.order_by
+        .iter()
+        .filter_map(|(k, asc)| {
+            let column = match k.as_str() {
+                "name" => "m.name",
+                "timestamp" | "last_updated_timestamp" => "m.last_update_time",
+                "creation_timestamp" => "m.creation_time",
+                "version_number" => "m.version",
+                _ => return None,
+            };
+            Some(format!("{column} {}", if *asc { "ASC" } else { "DESC" }))
+        })
+        .collect()
 }
 
 fn load_model_exists(c: &Connection, name: &str) -> Result<bool> {

@@ -101,7 +101,7 @@ pub(crate) fn ensure_format(repo: &Repository, now_ms: i64) -> Result<()> {
 /// Adds pack files in one commit on the data ref.
 pub(crate) fn add_packs(repo: &Repository, packs: &[(String, Vec<u8>)], now_ms: i64, message: &str) -> Result<()> {
     ensure_format(repo, now_ms)?;
-    let parent = tip(repo, DATA_REF)?.expect("ensure_format created the ref");
+    let parent = tip(repo, DATA_REF)?.ok_or_else(|| git2::Error::from_str("the data ref vanished while writing"))?;
     let mut tree = parent.tree_id();
     for (path, bytes) in packs {
         let blob = repo.blob(bytes)?;
