@@ -164,8 +164,9 @@ impl Store {
         self.with_reader(|c| {
             let pk = run_pk(c, run_id)?;
             let mut stmt = c.prepare_cached(
-                "SELECT value, timestamp, step FROM metrics WHERE run_pk = ?1 AND key = ?2
-                 ORDER BY timestamp, step, value LIMIT ?3 OFFSET ?4",
+                "SELECT CASE WHEN is_nan THEN NULL ELSE value END, timestamp, step FROM metrics
+                 WHERE run_pk = ?1 AND key = ?2
+                 ORDER BY timestamp, step, is_nan, value LIMIT ?3 OFFSET ?4",
             )?;
             let mut points: Vec<MetricPoint> = stmt
                 .query_map(params![pk, key, limit.saturating_add(1), offset], point_from_row)?
@@ -181,8 +182,9 @@ impl Store {
         self.with_reader(|c| {
             let pk = run_pk(c, run_id)?;
             let mut stmt = c.prepare_cached(
-                "SELECT value, timestamp, step FROM metrics WHERE run_pk = ?1 AND key = ?2 AND step BETWEEN ?3 AND ?4
-                 ORDER BY step, timestamp, value",
+                "SELECT CASE WHEN is_nan THEN NULL ELSE value END, timestamp, step FROM metrics
+                 WHERE run_pk = ?1 AND key = ?2 AND step BETWEEN ?3 AND ?4
+                 ORDER BY step, timestamp, is_nan, value",
             )?;
             let points = stmt
                 .query_map(params![pk, key, start_step, end_step], point_from_row)?

@@ -259,6 +259,24 @@ const MIGRATIONS: &[&str] = &[
     DROP INDEX metrics_by_run_key_step;
     CREATE UNIQUE INDEX metrics_by_run_key_time ON metrics(run_pk, key, timestamp, step, value);
     "#,
+    // 8: metric points clustered by their key, one B-tree instead of a table
+    // plus an index: half the writes per point. NaN is is_nan = 1, value 0
+    // (a primary key cannot hold NULL), as in MLflow's SQL store.
+    r#"
+    CREATE TABLE metric_points (
+        run_pk    INTEGER NOT NULL,
+        key       TEXT NOT NULL,
+        timestamp INTEGER NOT NULL,
+        step      INTEGER NOT NULL,
+        is_nan    INTEGER NOT NULL,
+        value     REAL NOT NULL,
+        PRIMARY KEY (run_pk, key, timestamp, step, is_nan, value)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO metric_points(run_pk, key, timestamp, step, is_nan, value)
+        SELECT run_pk, key, timestamp, step, value IS NULL, coalesce(value, 0) FROM metrics;
+    DROP TABLE metrics;
+    ALTER TABLE metric_points RENAME TO metrics;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -458,12 +458,13 @@ fn log_metrics(conn: &Connection, run_pk: i64, metrics: &[Metric]) -> Result<()>
         return Ok(());
     }
     let mut insert = conn.prepare_cached(
-        "INSERT OR IGNORE INTO metrics(run_pk, key, step, timestamp, value) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT OR IGNORE INTO metrics(run_pk, key, step, timestamp, is_nan, value) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     let mut newest: HashMap<&str, MetricPoint> = HashMap::new();
     for m in metrics {
-        let value = if m.point.value.is_nan() { None } else { Some(m.point.value) };
-        insert.execute(params![run_pk, m.key, m.point.step, m.point.timestamp, value])?;
+        let nan = m.point.value.is_nan();
+        let value = if nan { 0.0 } else { m.point.value };
+        insert.execute(params![run_pk, m.key, m.point.step, m.point.timestamp, nan, value])?;
         match newest.get(m.key.as_str()) {
             Some(best) if !m.point.supersedes(best) => {}
             _ => {
