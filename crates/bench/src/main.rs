@@ -459,7 +459,12 @@ async fn main() -> Result<()> {
     let mlflow = match &args.mlflow {
         Some(bin) => {
             eprintln!("starting mlflow server...");
-            Some(start_mlflow(&http, bin, &dir).await?)
+            let server = start_mlflow(&http, bin, &dir).await?;
+            // MLflow keeps initializing (workers, job runner) after it answers
+            // /health; let it settle so it does not steal CPU from the
+            // measurements of either server.
+            tokio::time::sleep(Duration::from_secs(20)).await;
+            Some(server)
         }
         None => None,
     };
