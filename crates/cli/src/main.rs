@@ -15,8 +15,10 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Almanac: MLflow-compatible experiment tracking in a local folder.
 ///
 /// Point the official `mlflow` Python client at `almanac serve` and it logs
-/// experiments, runs, params, metrics and tags into the store, a folder
-/// holding a SQLite database. Nothing else to install or start.
+/// experiments, runs, params, metrics, tags, artifacts, models and the
+/// model registry into the store: a folder holding a SQLite database and the
+/// artifact files. Share it with your team through any git remote with
+/// `almanac sync`. Nothing else to install or start.
 #[derive(Parser)]
 #[command(name = "almanac", version, propagate_version = true)]
 #[command(after_help = "Examples:
@@ -116,17 +118,20 @@ fn store_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
     dirs::data_dir().map(|d| d.join("almanac")).context("no OS data directory; pass --store DIR or set ALMANAC_HOME")
 }
 
-fn init_tracing(filter: Option<&str>) {
+fn init_tracing(filter: Option<&str>, default: &str) {
     let filter = filter
         .map(tracing_subscriber::EnvFilter::new)
         .or_else(|| tracing_subscriber::EnvFilter::try_from_default_env().ok())
-        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    init_tracing(cli.log.as_deref());
+    // The server logs its life at info; one-shot commands speak through
+    // their own output and log only warnings unless asked.
+    let default_log = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    init_tracing(cli.log.as_deref(), default_log);
     let store = store_dir(cli.store)?;
     match cli.command {
         Command::Serve { host, port, allow_remote } => serve(store, host, port, allow_remote),
@@ -175,7 +180,8 @@ fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
             println!("no remotes; add one with `almanac remote add NAME URL`");
         }
         for s in remotes {
-            let last = s.state.last_sync_ms.map_or("never".to_string(), |ms| format!("{ms} ms since the epoch"));
+            let now = almanac_api::Clock::now_ms(&SystemClock);
+            let last = s.state.last_sync_ms.map_or("never".to_string(), |ms| ago(now - ms));
             println!("{} ({})", s.remote.name, s.remote.url);
             println!("  last sync:  {last}; {} ops in, {} ops out", s.state.ops_in, s.state.ops_out);
             println!("  ahead:      {} local ops not yet sent", s.unsent_ops);
@@ -273,6 +279,17 @@ fn gc(store: PathBuf, dry_run: bool) -> Result<()> {
     Ok(())
 }
 
+/// "12 s ago", "5 min ago", "3 h ago", "2 days ago".
+fn ago(ms: i64) -> String {
+    let s = ms.max(0) / 1000;
+    match s {
+        0..=59 => format!("{s} s ago"),
+        60..=3599 => format!("{} min ago", s / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => format!("{} days ago", s / 86_400),
+    }
+}
+
 fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut value = n as f64;
@@ -343,6 +360,21 @@ mod tests {
             let cli = Cli::try_parse_from(args).unwrap();
             assert_eq!(cli.store, Some(PathBuf::from("/x")));
         }
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        for (ms, text) in [
+            (0, "0 s ago"),
+            (59_999, "59 s ago"),
+            (60_000, "1 min ago"),
+            (7_200_000, "2 h ago"),
+            (172_800_000, "2 days ago"),
+        ] {
+            assert_eq!(ago(ms), text);
+        }
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
     }
 
     #[test]
