@@ -237,11 +237,14 @@ mod metric_columns {
         values: Vec<Value>,
     }
 
+    /// What makes points one series: key, model, dataset name and digest.
+    type SeriesId<'a> = (&'a str, Option<&'a str>, Option<&'a str>, Option<&'a str>);
+
     pub fn serialize<S: Serializer>(metrics: &[Metric], s: S) -> Result<S::Ok, S::Error> {
         // Series in order of first appearance, points in their given order:
         // serializing what was deserialized gives the same bytes.
         let mut series: Vec<Series> = Vec::new();
-        let mut index: HashMap<(&str, Option<&str>, Option<&str>, Option<&str>), usize> = HashMap::new();
+        let mut index: HashMap<SeriesId, usize> = HashMap::new();
         for m in metrics {
             let id = (m.key.as_str(), m.model_id.as_deref(), m.dataset_name.as_deref(), m.dataset_digest.as_deref());
             let i = *index.entry(id).or_insert_with(|| {
