@@ -10,6 +10,10 @@ use crate::search_sql::{Sql, compare, join_with, keyed};
 use crate::write::Mode;
 use crate::{Result, Store};
 
+/// Every registry table keyed by the registered model's name.
+const NAME_KEYED_TABLES: [&str; 5] =
+    ["registered_models", "registered_model_tags", "registered_model_aliases", "model_versions", "model_version_tags"];
+
 fn model_exists(conn: &Connection, name: &str) -> Result<()> {
     let found = conn
         .prepare_cached("SELECT 1 FROM registered_models WHERE name = ?1")?
@@ -72,13 +76,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
             if model_exists(conn, new_name).is_ok() {
                 return Err(Error::already_exists(format!("Registered Model (name={new_name}) already exists.")).into());
             }
-            for table in [
-                "registered_models",
-                "registered_model_tags",
-                "registered_model_aliases",
-                "model_versions",
-                "model_version_tags",
-            ] {
+            for table in NAME_KEYED_TABLES {
                 conn.execute(&format!("UPDATE {table} SET name = ?2 WHERE name = ?1"), params![name, new_name])?;
             }
             conn.prepare_cached("UPDATE model_versions SET last_update_time = ?2 WHERE name = ?1")?
@@ -94,13 +92,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
         }
         Op::DeleteRegisteredModel { name } => {
             model_exists(conn, name)?;
-            for table in [
-                "registered_models",
-                "registered_model_tags",
-                "registered_model_aliases",
-                "model_versions",
-                "model_version_tags",
-            ] {
+            for table in NAME_KEYED_TABLES {
                 conn.execute(&format!("DELETE FROM {table} WHERE name = ?1"), [name])?;
             }
         }
