@@ -76,6 +76,15 @@ impl From<almanac_core::search::SearchError> for ApiError {
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
 
+/// The value of tag `key` (a JSON list MLflow keeps in a tag) with `item`
+/// appended; an absent or unreadable list starts empty.
+pub(crate) fn appended_json_list(tags: &[almanac_core::model::Tag], key: &str, item: serde_json::Value) -> String {
+    let mut list: Vec<serde_json::Value> =
+        tags.iter().find(|t| t.key == key).and_then(|t| serde_json::from_str(&t.value).ok()).unwrap_or_default();
+    list.push(item);
+    serde_json::Value::Array(list).to_string()
+}
+
 /// The open store plus the explicit inputs every write needs.
 #[derive(Clone)]
 pub struct App {

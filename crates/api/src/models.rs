@@ -133,14 +133,7 @@ impl App {
         let model: serde_json::Value = serde_json::from_str(model_json)
             .map_err(|e| Error::invalid(format!("Malformed model info. Error: {e}")))?;
         let run = self.run(run_id)?;
-        let mut history: Vec<serde_json::Value> = run
-            .tags
-            .iter()
-            .find(|t| t.key == LOG_MODEL_HISTORY)
-            .and_then(|t| serde_json::from_str(&t.value).ok())
-            .unwrap_or_default();
-        history.push(model);
-        let value = serde_json::to_string(&history).map_err(|e| Error::invalid(e.to_string()))?;
+        let value = crate::appended_json_list(&run.tags, LOG_MODEL_HISTORY, model);
         // An internal tag: it may grow past the user tag limit, as in MLflow.
         self.store().write(
             &self.ctx(),

@@ -307,14 +307,11 @@ impl App {
     /// `mlflow.modelVersions` tag.
     fn note_model_version_on_logged_model(&self, model_id: &str, name: &str, version: i64) -> Result<()> {
         let Ok(logged) = self.logged_model(model_id, false) else { return Ok(()) };
-        let mut list: Vec<serde_json::Value> = logged
-            .tags
-            .iter()
-            .find(|t| t.key == MODEL_VERSIONS_TAG)
-            .and_then(|t| serde_json::from_str(&t.value).ok())
-            .unwrap_or_default();
-        list.push(serde_json::json!({"name": name, "version": version}));
-        let value = serde_json::to_string(&list).unwrap_or_else(|_| "[]".into());
+        let value = crate::appended_json_list(
+            &logged.tags,
+            MODEL_VERSIONS_TAG,
+            serde_json::json!({"name": name, "version": version}),
+        );
         self.set_logged_model_tags(model_id, vec![Tag { key: MODEL_VERSIONS_TAG.into(), value }])?;
         Ok(())
     }
