@@ -179,8 +179,10 @@ impl App {
 
     pub fn set_registered_model_alias(&self, name: &str, alias: &str, version: i64) -> Result<()> {
         validate_alias(alias)?;
-        self.store()
-            .write(&self.ctx(), Op::SetRegisteredModelAlias { name: name.into(), alias: alias.into(), version })?;
+        self.store().write(
+            &self.ctx(),
+            Op::SetRegisteredModelAlias { name: name.into(), alias: alias.into(), version, version_op: None },
+        )?;
         Ok(())
     }
 
@@ -323,7 +325,7 @@ impl App {
     pub fn update_model_version(&self, name: &str, version: i64, description: &str) -> Result<ModelVersion> {
         self.store().write(
             &self.ctx(),
-            Op::UpdateModelVersion { name: name.into(), version, description: description.into() },
+            Op::UpdateModelVersion { name: name.into(), version, description: description.into(), version_op: None },
         )?;
         self.model_version(name, version)
     }
@@ -351,24 +353,29 @@ impl App {
                 version,
                 stage: stage.into(),
                 archive_existing_versions,
+                version_op: None,
             },
         )?;
         self.model_version(name, version)
     }
 
     pub fn delete_model_version(&self, name: &str, version: i64) -> Result<()> {
-        self.store().write(&self.ctx(), Op::DeleteModelVersion { name: name.into(), version })?;
+        self.store().write(&self.ctx(), Op::DeleteModelVersion { name: name.into(), version, version_op: None })?;
         Ok(())
     }
 
     pub fn set_model_version_tag(&self, name: &str, version: i64, tag: Tag) -> Result<()> {
         validate_registry_tag(&tag)?;
-        self.store().write(&self.ctx(), Op::SetModelVersionTag { name: name.into(), version, tag })?;
+        self.store()
+            .write(&self.ctx(), Op::SetModelVersionTag { name: name.into(), version, tag, version_op: None })?;
         Ok(())
     }
 
     pub fn delete_model_version_tag(&self, name: &str, version: i64, key: &str) -> Result<()> {
-        self.store().write(&self.ctx(), Op::DeleteModelVersionTag { name: name.into(), version, key: key.into() })?;
+        self.store().write(
+            &self.ctx(),
+            Op::DeleteModelVersionTag { name: name.into(), version, key: key.into(), version_op: None },
+        )?;
         Ok(())
     }
 

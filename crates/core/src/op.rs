@@ -150,6 +150,10 @@ pub enum Op {
         name: String,
         alias: String,
         version: i64,
+        /// The op id of the version's creation, filled in by the store: the
+        /// reference follows the version if a sync renumbers it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version_op: Option<String>,
     },
     DeleteRegisteredModelAlias {
         name: String,
@@ -176,26 +180,46 @@ pub enum Op {
         name: String,
         version: i64,
         description: String,
+        /// The op id of the version's creation, filled in by the store: the
+        /// reference follows the version if a sync renumbers it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version_op: Option<String>,
     },
     TransitionModelVersionStage {
         name: String,
         version: i64,
         stage: String,
         archive_existing_versions: bool,
+        /// The op id of the version's creation, filled in by the store: the
+        /// reference follows the version if a sync renumbers it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version_op: Option<String>,
     },
     DeleteModelVersion {
         name: String,
         version: i64,
+        /// The op id of the version's creation, filled in by the store: the
+        /// reference follows the version if a sync renumbers it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version_op: Option<String>,
     },
     SetModelVersionTag {
         name: String,
         version: i64,
         tag: Tag,
+        /// The op id of the version's creation, filled in by the store: the
+        /// reference follows the version if a sync renumbers it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version_op: Option<String>,
     },
     DeleteModelVersionTag {
         name: String,
         version: i64,
         key: String,
+        /// The op id of the version's creation, filled in by the store: the
+        /// reference follows the version if a sync renumbers it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        version_op: Option<String>,
     },
     /// A file stored at `path` under the artifact root, by content address.
     PutArtifact {

@@ -33,6 +33,26 @@ pub fn validate_alias(alias: &str) -> Result<()> {
     Ok(())
 }
 
+/// Gives each model-version creation its number. `claims` are (model name,
+/// number the creating replica chose), in priority order: a claim keeps its
+/// number unless an earlier claim holds it, else it takes the number after
+/// the highest its model has. Two replicas that create "version 3" offline
+/// thus end with 3 and 4, the same on every replica, and the order decides
+/// which one keeps 3.
+pub fn assign_version_numbers<'a>(claims: impl IntoIterator<Item = (&'a str, i64)>) -> Vec<i64> {
+    let mut taken: std::collections::HashMap<&str, (std::collections::HashSet<i64>, i64)> = Default::default();
+    claims
+        .into_iter()
+        .map(|(name, requested)| {
+            let (numbers, highest) = taken.entry(name).or_default();
+            let number = if requested >= 1 && !numbers.contains(&requested) { requested } else { *highest + 1 };
+            numbers.insert(number);
+            *highest = (*highest).max(number);
+            number
+        })
+        .collect()
+}
+
 /// A version number from the wire, where it is a string.
 pub fn parse_version(version: &str) -> Result<i64> {
     version
@@ -91,6 +111,25 @@ pub fn split_prompt_clauses(filter: Option<Filter>) -> (Option<Filter>, bool) {
 mod tests {
     use super::*;
     use crate::search::{Target, parse_filter};
+
+    #[test]
+    fn version_numbers_follow_claim_order() {
+        type Case<'a> = (&'a [(&'a str, i64)], &'a [i64]);
+        let cases: &[Case] = &[
+            (&[("m", 1), ("m", 2), ("m", 3)], &[1, 2, 3]),
+            // Two replicas both made version 1 offline: the later claim moves.
+            (&[("m", 1), ("m", 1)], &[1, 2]),
+            (&[("m", 1), ("m", 2), ("m", 1), ("m", 2)], &[1, 2, 3, 4]),
+            // Other models are independent.
+            (&[("a", 1), ("b", 1), ("a", 1)], &[1, 1, 2]),
+            // A gap is kept; a moved claim goes after the highest.
+            (&[("m", 5), ("m", 5), ("m", 2)], &[5, 6, 2]),
+            (&[("m", 0), ("m", -3)], &[1, 2]),
+        ];
+        for (claims, expected) in cases {
+            assert_eq!(assign_version_numbers(claims.iter().copied()), *expected, "{claims:?}");
+        }
+    }
 
     #[test]
     fn aliases() {

@@ -57,7 +57,94 @@ fn set_version_tag(conn: &Connection, name: &str, version: i64, tag: &Tag) -> Re
     Ok(())
 }
 
-pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Result<()> {
+/// The (name, version) slot of an op that refers to a model version, and
+/// the creation it refers to, if known.
+fn version_ref(op: &mut Op) -> Option<(&mut String, &mut i64, &mut Option<String>)> {
+    match op {
+        Op::SetRegisteredModelAlias { name, version, version_op, .. }
+        | Op::UpdateModelVersion { name, version, version_op, .. }
+        | Op::TransitionModelVersionStage { name, version, version_op, .. }
+        | Op::DeleteModelVersion { name, version, version_op, .. }
+        | Op::SetModelVersionTag { name, version, version_op, .. }
+        | Op::DeleteModelVersionTag { name, version, version_op, .. } => Some((name, version, version_op)),
+        _ => None,
+    }
+}
+
+/// `op` naming the creation of the version it refers to, so that when a
+/// sync renumbers that version the op still reaches it. `None` when there
+/// is nothing to add.
+pub(crate) fn pin_version(conn: &Connection, op: &Op) -> Result<Option<Op>> {
+    let mut pinned = op.clone();
+    let Some((name, version, version_op)) = version_ref(&mut pinned) else { return Ok(None) };
+    if version_op.is_some() {
+        return Ok(None);
+    }
+    let create_op: Option<String> = conn
+        .prepare_cached("SELECT create_op FROM model_versions WHERE name = ?1 AND version = ?2")?
+        .query_row(params![&**name, *version], |r| r.get(0))
+        .optional()?
+        .flatten();
+    if create_op.is_none() {
+        return Ok(None);
+    }
+    *version_op = create_op;
+    Ok(Some(pinned))
+}
+
+/// `op` pointed at where the version it names sits now, if a sync moved it.
+fn follow_version(conn: &Connection, op: &Op) -> Result<Option<Op>> {
+    let mut moved = op.clone();
+    let Some((name, version, Some(version_op))) = version_ref(&mut moved) else { return Ok(None) };
+    let now: Option<(String, i64)> = conn
+        .prepare_cached("SELECT name, version FROM model_versions WHERE create_op = ?1")?
+        .query_row([&*version_op], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match now {
+        Some((n, v)) if (&n, v) != (name, *version) => {
+            *name = n;
+            *version = v;
+            Ok(Some(moved))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Before a full fold: decides every model version's number from the order
+/// its creation reached a remote (then Lamport time, writer, op id), so a
+/// number another replica already saw through sync never changes. The plan
+/// goes into a temporary table the fold reads.
+pub(crate) fn plan_version_numbers(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS planned_versions(op_id TEXT PRIMARY KEY, number INTEGER NOT NULL);
+         DELETE FROM planned_versions;",
+    )?;
+    let mut stmt = conn.prepare(
+        "SELECT j.op_id, j.payload FROM journal j LEFT JOIN version_claims c ON c.op_id = j.op_id
+         WHERE j.kind = 'create_model_version'
+         ORDER BY c.position IS NULL, c.position, j.lamport, j.writer, j.op_id",
+    )?;
+    let mut claims = Vec::new();
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+        let (op_id, payload) = row?;
+        if let Ok(Op::CreateModelVersion { name, version, .. }) = serde_json::from_str::<Op>(&payload) {
+            claims.push((op_id, name, version));
+        }
+    }
+    let numbers = almanac_core::registry::assign_version_numbers(claims.iter().map(|(_, n, v)| (n.as_str(), *v)));
+    let mut insert = conn.prepare_cached("INSERT INTO planned_versions(op_id, number) VALUES (?1, ?2)")?;
+    for ((op_id, _, _), number) in claims.iter().zip(numbers) {
+        insert.execute(params![op_id, number])?;
+    }
+    Ok(())
+}
+
+pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id: &str) -> Result<()> {
+    let followed = match mode {
+        Mode::Replay => follow_version(conn, op)?,
+        Mode::Local => None,
+    };
+    let op = followed.as_ref().unwrap_or(op);
     match op {
         Op::CreateRegisteredModel { name, creation_time, description, tags } => {
             if model_exists(conn, name).is_ok() {
@@ -105,7 +192,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
             conn.prepare_cached("DELETE FROM registered_model_tags WHERE name = ?1 AND key = ?2")?
                 .execute(params![name, key])?;
         }
-        Op::SetRegisteredModelAlias { name, alias, version } => {
+        Op::SetRegisteredModelAlias { name, alias, version, .. } => {
             model_exists(conn, name)?;
             version_exists(conn, name, *version)?;
             conn.prepare_cached(
@@ -132,14 +219,22 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
             tags,
         } => {
             model_exists(conn, name)?;
+            let planned: Option<i64> = match mode {
+                Mode::Replay => conn
+                    .prepare_cached("SELECT number FROM temp.planned_versions WHERE op_id = ?1")?
+                    .query_row([op_id], |r| r.get(0))
+                    .optional()?,
+                Mode::Local => None,
+            };
+            let wanted = planned.unwrap_or(*version);
             let taken = conn
                 .prepare_cached("SELECT 1 FROM model_versions WHERE name = ?1 AND version = ?2")?
-                .query_row(params![name, version], |_| Ok(()))
+                .query_row(params![name, wanted], |_| Ok(()))
                 .optional()?;
             let version = &match (taken.is_some(), mode) {
-                (false, _) => *version,
-                // Created concurrently on two replicas: the later in fold
-                // order takes the next free number.
+                (false, _) => wanted,
+                // Only when the plan could not hold (a rename merged
+                // version lists): the next free number.
                 (true, Mode::Replay) => conn
                     .prepare_cached("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?1")?
                     .query_row([name], |r| r.get::<_, i64>(0))?,
@@ -152,8 +247,8 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
             };
             conn.prepare_cached(
                 "INSERT INTO model_versions(name, version, creation_time, last_update_time, description, current_stage,
-                     source, storage_location, run_id, run_link, model_id)
-                 VALUES (?1, ?2, ?3, ?3, ?4, 'None', ?5, ?6, ?7, ?8, ?9)",
+                     source, storage_location, run_id, run_link, model_id, create_op)
+                 VALUES (?1, ?2, ?3, ?3, ?4, 'None', ?5, ?6, ?7, ?8, ?9, ?10)",
             )?
             .execute(params![
                 name,
@@ -164,21 +259,22 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
                 storage_location,
                 run_id,
                 run_link,
-                model_id
+                model_id,
+                op_id
             ])?;
             for t in tags {
                 set_version_tag(conn, name, *version, t)?;
             }
             touch_model(conn, name, *creation_time)?;
         }
-        Op::UpdateModelVersion { name, version, description } => {
+        Op::UpdateModelVersion { name, version, description, .. } => {
             version_exists(conn, name, *version)?;
             conn.prepare_cached(
                 "UPDATE model_versions SET description = ?3, last_update_time = ?4 WHERE name = ?1 AND version = ?2",
             )?
             .execute(params![name, version, description, time_ms])?;
         }
-        Op::TransitionModelVersionStage { name, version, stage, archive_existing_versions } => {
+        Op::TransitionModelVersionStage { name, version, stage, archive_existing_versions, .. } => {
             version_exists(conn, name, *version)?;
             if *archive_existing_versions {
                 conn.prepare_cached(
@@ -193,7 +289,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
             .execute(params![name, version, stage, time_ms])?;
             touch_model(conn, name, time_ms)?;
         }
-        Op::DeleteModelVersion { name, version } => {
+        Op::DeleteModelVersion { name, version, .. } => {
             version_exists(conn, name, *version)?;
             // A soft delete, as in MLflow: the number is never reused.
             conn.prepare_cached(
@@ -205,11 +301,11 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
                 .execute(params![name, version])?;
             touch_model(conn, name, time_ms)?;
         }
-        Op::SetModelVersionTag { name, version, tag } => {
+        Op::SetModelVersionTag { name, version, tag, .. } => {
             version_exists(conn, name, *version)?;
             set_version_tag(conn, name, *version, tag)?;
         }
-        Op::DeleteModelVersionTag { name, version, key } => {
+        Op::DeleteModelVersionTag { name, version, key, .. } => {
             version_exists(conn, name, *version)?;
             conn.prepare_cached("DELETE FROM model_version_tags WHERE name = ?1 AND version = ?2 AND key = ?3")?
                 .execute(params![name, version, key])?;

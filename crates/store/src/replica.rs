@@ -92,6 +92,7 @@ fn refold(conn: &Connection) -> Result<usize> {
     for table in PROJECTION_TABLES {
         conn.execute(&format!("DELETE FROM {table}"), [])?;
     }
+    crate::registry::plan_version_numbers(conn)?;
     let mut stmt = conn.prepare("SELECT op_id, time_ms, payload FROM journal ORDER BY lamport, writer, op_id")?;
     let rows: Vec<(String, i64, String)> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;
@@ -100,7 +101,7 @@ fn refold(conn: &Connection) -> Result<usize> {
         let outcome = match serde_json::from_str::<Op>(&payload) {
             Ok(op) => {
                 conn.execute_batch("SAVEPOINT fold_op")?;
-                match apply(conn, &op, time_ms, Mode::Replay) {
+                match apply(conn, &op, time_ms, Mode::Replay, &op_id) {
                     Ok(()) => {
                         conn.execute_batch("RELEASE fold_op")?;
                         Ok(())
@@ -212,6 +213,43 @@ impl Store {
         for p in paths {
             stmt.execute([p])?;
         }
+        Ok(())
+    }
+
+    /// Records, for model-version creations, the position on a remote's
+    /// history where each first appeared (first record wins). Returns how
+    /// many were new.
+    pub fn record_version_claims(&self, claims: &[(String, i64)]) -> Result<usize> {
+        let conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let mut stmt = conn.prepare_cached("INSERT OR IGNORE INTO version_claims(op_id, position) VALUES (?1, ?2)")?;
+        let mut added = 0;
+        for (op_id, position) in claims {
+            added += stmt.execute(params![op_id, position])?;
+        }
+        Ok(added)
+    }
+
+    /// How far along a remote's history claims were recorded: (commit id,
+    /// chain length), so the next sync reads only what is newer.
+    pub fn claims_mark(&self, remote: &str) -> Result<Option<(String, i64)>> {
+        self.with_reader(|c| {
+            let v: Option<String> = c
+                .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+                .query_row([format!("claims_mark:{remote}")], |r| r.get(0))
+                .optional()?;
+            Ok(v.and_then(|v| {
+                let (oid, len) = v.split_once(' ')?;
+                Some((oid.to_string(), len.parse().ok()?))
+            }))
+        })
+    }
+
+    pub fn set_claims_mark(&self, remote: &str, commit: &str, length: i64) -> Result<()> {
+        let conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.prepare_cached(
+            "INSERT INTO meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        )?
+        .execute(params![format!("claims_mark:{remote}"), format!("{commit} {length}")])?;
         Ok(())
     }
 

@@ -277,6 +277,18 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE metrics;
     ALTER TABLE metric_points RENAME TO metrics;
     "#,
+    // 9: model-version identity across renumbering. `create_op` is the op
+    // that created a version, which later ops name so they follow it;
+    // `version_claims` holds where each creation first appeared on a
+    // remote's history, the order that decides who keeps a number.
+    r#"
+    ALTER TABLE model_versions ADD COLUMN create_op TEXT;
+    CREATE INDEX model_versions_by_create_op ON model_versions(create_op);
+    CREATE TABLE version_claims (
+        op_id    TEXT PRIMARY KEY,
+        position INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -24,8 +24,11 @@ impl Store {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut entries = Vec::with_capacity(ops.len());
         for op in &ops {
-            apply(&tx, op, ctx.time_ms, Mode::Local)?;
-            entries.push(journal::append(&tx, ctx, op)?);
+            let pinned = crate::registry::pin_version(&tx, op)?;
+            let op = pinned.as_ref().unwrap_or(op);
+            let receipt = journal::append(&tx, ctx, op)?;
+            apply(&tx, op, ctx.time_ms, Mode::Local, &receipt.op_id)?;
+            entries.push(receipt);
         }
         tx.commit()?;
         Ok(entries)
@@ -150,7 +153,7 @@ fn name_taken(conn: &Connection, name: &str) -> Result<bool> {
 }
 
 /// Folds one op into the query tables, refusing ops the current state forbids.
-pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Result<()> {
+pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id: &str) -> Result<()> {
     let resolved = resolve_experiment(conn, op)?;
     let op = resolved.as_ref().unwrap_or(op);
     match op {
@@ -383,7 +386,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode) -> Res
         | Op::TransitionModelVersionStage { .. }
         | Op::DeleteModelVersion { .. }
         | Op::SetModelVersionTag { .. }
-        | Op::DeleteModelVersionTag { .. } => crate::registry::apply(conn, op, time_ms, mode)?,
+        | Op::DeleteModelVersionTag { .. } => crate::registry::apply(conn, op, time_ms, mode, op_id)?,
         Op::LogInputs { run_id, datasets } => {
             let run = active_run(conn, run_id, mode)?;
             for input in datasets {

@@ -9,6 +9,7 @@
 //! repository, (2) fetches the remote, merges, and pushes (retrying when the
 //! remote moved meanwhile), (3) imports the packs that arrived.
 
+mod claims;
 mod pack;
 mod repo;
 
@@ -83,10 +84,12 @@ pub fn sync(
     report.ops_out = record_local_ops(store, &repo, now_ms)?;
 
     let mut attempt = 0;
+    let mut settled; // What the remote holds once we are done.
     loop {
         progress(Stage::Fetching);
         let fetched = repo::fetch(&repo, remote, credentials)?;
         progress(Stage::Merging);
+        settled = fetched;
         let local = repo::merge(&repo, fetched, now_ms)?;
         let Some(local) = local else { break };
         if Some(local) == fetched {
@@ -96,6 +99,7 @@ pub fn sync(
         match repo::push(&repo, remote, credentials)? {
             repo::Pushed::Accepted => {
                 report.pushed = true;
+                settled = Some(local);
                 break;
             }
             repo::Pushed::Rejected => {
@@ -109,6 +113,9 @@ pub fn sync(
     }
 
     progress(Stage::Applying);
+    if let Some(tip) = settled {
+        claims::record(store, &repo, &remote.name, tip)?;
+    }
     import_new_packs(store, &repo, &mut report)?;
     Ok(report)
 }

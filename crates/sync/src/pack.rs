@@ -97,6 +97,19 @@ pub fn decode(bytes: &[u8]) -> (Vec<JournalEntry>, Vec<String>) {
     (entries, refused)
 }
 
+/// The op ids of the model-version creations in a pack. Scans for the kind
+/// before parsing, since most packs hold none.
+pub fn version_creations(bytes: &[u8]) -> Vec<String> {
+    const KIND: &[u8] = b"\"create_model_version\"";
+    bytes
+        .split(|b| *b == b'\n')
+        .filter(|line| line.windows(KIND.len()).any(|w| w == KIND))
+        .filter_map(|line| serde_json::from_slice::<Line>(line).ok())
+        .filter(|l| matches!(l.op, almanac_core::op::Op::CreateModelVersion { .. }))
+        .map(|l| l.op_id.into_owned())
+        .collect()
+}
+
 /// Whether `path` is a pack path this format allows: `ops/<writer>/<name>.jsonl`
 /// with plain names, so nothing read from a remote can name a path outside.
 pub fn is_pack_path(path: &str) -> bool {

@@ -247,7 +247,9 @@ pub(crate) fn merge(repo: &Repository, fetched: Option<Oid>, now_ms: i64) -> Res
         return Ok(Some(fetched.id()));
     }
     let tree = union(repo, &local.tree()?, &fetched.tree()?)?;
-    let oid = commit_tree(repo, tree, &[&local, &fetched], now_ms, "Merge")?;
+    // The remote's side first: the remote ref's first-parent chain is then
+    // the order pushes landed in, which version numbering relies on.
+    let oid = commit_tree(repo, tree, &[&fetched, &local], now_ms, "Merge")?;
     Ok(Some(oid))
 }
 

@@ -198,3 +198,113 @@ fn hostile_remote_content_is_refused_and_the_rest_applies() {
     assert!(b.store.run("r").unwrap().tags.iter().any(|t| t.key == "owner"), "tampered op must not apply");
     assert_eq!(a.state(), b.state());
 }
+
+fn model_version(r: &Replica, number: i64, who: &str) {
+    r.write(
+        10,
+        Op::CreateModelVersion {
+            name: "churn".into(),
+            version: number,
+            creation_time: 10,
+            source: format!("models:/m-{who}"),
+            storage_location: String::new(),
+            run_id: None,
+            run_link: None,
+            description: Some(who.into()),
+            model_id: None,
+            tags: vec![],
+        },
+    );
+}
+
+fn registry_view(r: &Replica) -> Vec<(i64, String)> {
+    (1..=4)
+        .filter_map(|v| r.store.model_version("churn", v).ok())
+        .map(|mv| (mv.version, mv.description.unwrap_or_default()))
+        .collect()
+}
+
+#[test]
+fn a_synced_version_number_never_changes_and_references_follow_a_renumbered_one() {
+    let (_remote_dir, remote) = bare_remote();
+    let (a, b, c) = (Replica::new("aaaa"), Replica::new("bbbb"), Replica::new("cccc"));
+    let create_model = |r: &Replica| {
+        r.write(
+            9,
+            Op::CreateRegisteredModel { name: "churn".into(), creation_time: 9, description: None, tags: vec![] },
+        )
+    };
+    // A's clock runs ahead (more ops), so naive Lamport order would put B's
+    // offline creation first and take version 1 away from A.
+    for i in 0..20 {
+        experiment(&a, &format!("{}", 100 + i), &format!("e{i}"));
+    }
+    create_model(&a);
+    model_version(&a, 1, "from A");
+    a.sync(&remote);
+    c.sync(&remote);
+    assert_eq!(registry_view(&c), [(1, "from A".to_string())]);
+
+    create_model(&b);
+    model_version(&b, 1, "from B");
+    let set_alias =
+        Op::SetRegisteredModelAlias { name: "churn".into(), alias: "champion".into(), version: 1, version_op: None };
+    b.write(11, set_alias);
+    b.write(
+        12,
+        Op::SetModelVersionTag {
+            name: "churn".into(),
+            version: 1,
+            tag: Tag { key: "by".into(), value: "B".into() },
+            version_op: None,
+        },
+    );
+    b.sync(&remote);
+    a.sync(&remote);
+    c.sync(&remote);
+
+    let expected = [(1, "from A".to_string()), (2, "from B".to_string())];
+    for r in [&a, &b, &c] {
+        assert_eq!(registry_view(r), expected, "{}", r.writer);
+        assert_eq!(r.store.alias_version("churn", "champion").unwrap(), Some(2), "{}", r.writer);
+        let tags = r.store.model_version("churn", 2).unwrap().tags;
+        assert_eq!(tags, [Tag { key: "by".into(), value: "B".into() }], "{}", r.writer);
+        assert!(r.store.model_version("churn", 1).unwrap().tags.is_empty(), "{}", r.writer);
+    }
+
+    // B, now seeing its version as 2, tags it: the tag lands on 2 everywhere.
+    b.write(
+        13,
+        Op::SetModelVersionTag {
+            name: "churn".into(),
+            version: 2,
+            tag: Tag { key: "checked".into(), value: "yes".into() },
+            version_op: None,
+        },
+    );
+    b.sync(&remote);
+    a.sync(&remote);
+    assert_eq!(a.store.model_version("churn", 2).unwrap().tags.len(), 2);
+    assert_eq!(a.state(), b.state());
+}
+
+#[test]
+fn concurrent_versions_number_by_arrival_on_the_remote() {
+    let (_remote_dir, remote) = bare_remote();
+    let (a, b) = (Replica::new("aaaa"), Replica::new("bbbb"));
+    for r in [&a, &b] {
+        r.write(
+            9,
+            Op::CreateRegisteredModel { name: "churn".into(), creation_time: 9, description: None, tags: vec![] },
+        );
+    }
+    model_version(&a, 1, "from A");
+    model_version(&b, 1, "from B");
+    // Whoever pushes first keeps the number, whatever the writer ids say.
+    b.sync(&remote);
+    a.sync(&remote);
+    b.sync(&remote);
+    let expected = [(1, "from B".to_string()), (2, "from A".to_string())];
+    assert_eq!(registry_view(&a), expected);
+    assert_eq!(registry_view(&b), expected);
+}
