@@ -86,6 +86,17 @@ def test_three_stores_share_runs_through_a_bare_repo_while_serving(team):
 
     status = cli(alice.store, "sync", "--status")
     assert "origin" in status and "0 local ops not yet sent" in status, status
+    assert "behind:     0 remote ops" in status, status
+
+    # Carol tags a run and syncs: Alice is now behind by that op, and a
+    # status check alone applies nothing.
+    mlflow.MlflowClient(carol.uri).set_tag(alice_runs[1], "reviewed", "yes")
+    cli(carol.store, "sync")
+    status = cli(alice.store, "sync", "--status")
+    assert "behind:     1 remote ops not yet applied" in status, status
+    assert "reviewed" not in mlflow.MlflowClient(alice.uri).get_run(alice_runs[1]).data.tags
+    cli(alice.store, "sync")
+    assert mlflow.MlflowClient(alice.uri).get_run(alice_runs[1]).data.tags["reviewed"] == "yes"
 
 
 def test_sync_without_remotes_or_with_a_bad_url_fails_clearly(tmp_path):

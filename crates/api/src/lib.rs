@@ -23,7 +23,7 @@ pub use env::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock}
 pub use models::{CreateLoggedModel, SearchLoggedModels};
 pub use paging::Page;
 pub use registry::{CreateModelVersion, SearchRegistry};
-pub use sharing::{Credentials, RemoteStatus, Stage, SyncReport, SyncSummary};
+pub use sharing::{Credentials, RemoteStatus, Stage, SyncReport, SyncSummary, TokenVault, VaultCredentials};
 pub use tracking::{CreateRun, LogBatch, SearchExperiments, SearchRuns, SeriesPoint, UpdateRun};
 
 /// An error as every front end shows it: MLflow's code plus a message.

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use almanac_core::Error;
+pub use almanac_secrets::TokenVault;
 use almanac_store::{Remote, SyncState};
 pub use almanac_sync::{Credentials, Stage, SyncReport};
 
@@ -16,6 +17,8 @@ pub struct RemoteStatus {
     pub state: SyncState,
     /// This store's ops not yet sent anywhere.
     pub unsent_ops: usize,
+    /// Ops on the remote not yet applied here, or why that is unknown.
+    pub behind: Result<usize, String>,
 }
 
 /// What a sync did, including artifact bytes.
@@ -38,7 +41,43 @@ fn sync_error(e: almanac_sync::SyncError) -> ApiError {
     ApiError { code, message: e.to_string() }
 }
 
+/// Tokens from a vault, looked up by the remote's URL at the moment git
+/// asks for one.
+pub struct VaultCredentials<'a>(pub &'a TokenVault);
+
+impl Credentials for VaultCredentials<'_> {
+    fn token(&self, url: &str) -> Option<String> {
+        match self.0.token(url) {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read a remote token from the keyring");
+                None
+            }
+        }
+    }
+}
+
+fn secret_error(e: almanac_secrets::SecretError) -> ApiError {
+    ApiError { code: ErrorCode::TemporarilyUnavailable, message: e.to_string() }
+}
+
 impl App {
+    /// Stores the access token for a remote in `vault`, filed under its URL.
+    pub fn login_remote(&self, name: &str, token: &str, vault: &TokenVault) -> Result<()> {
+        let remote = self.remote(name)?;
+        let token = token.trim();
+        if token.is_empty() || token.chars().any(char::is_whitespace) {
+            return Err(Error::invalid("A token is one word with no spaces; nothing was saved.").into());
+        }
+        vault.save(&remote.url, token).map_err(secret_error)
+    }
+
+    /// Forgets a remote's token. Returns whether there was one.
+    pub fn logout_remote(&self, name: &str, vault: &TokenVault) -> Result<bool> {
+        let remote = self.remote(name)?;
+        vault.forget(&remote.url).map_err(secret_error)
+    }
+
     pub fn add_remote(&self, name: &str, url: &str, artifacts: Option<&str>) -> Result<()> {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(
@@ -72,13 +111,19 @@ impl App {
         })
     }
 
-    pub fn remote_status(&self) -> Result<Vec<RemoteStatus>> {
+    /// Where each remote stands. Asks each remote what it holds that this
+    /// store lacks (a fetch that changes nothing here); a remote that cannot
+    /// be reached shows why instead.
+    pub fn remote_status(&self, credentials: &dyn Credentials) -> Result<Vec<RemoteStatus>> {
         let unsent = self.store().own_ops_after(self.store().exported_seq()?)?.len();
+        let repo_dir = self.store().root().join("sync.git");
         self.remotes()?
             .into_iter()
             .map(|remote| {
                 let state = self.store().sync_state(&remote.name)?;
-                Ok(RemoteStatus { remote, state, unsent_ops: unsent })
+                let behind = almanac_sync::behind(self.store(), &repo_dir, &remote, credentials)
+                    .map_err(|e| sync_error(e).message);
+                Ok(RemoteStatus { remote, state, unsent_ops: unsent, behind })
             })
             .collect()
     }
@@ -159,5 +204,38 @@ impl App {
             return Ok(true);
         }
         Ok(false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use almanac_secrets::memory::MemoryKeyring;
+
+    use super::*;
+    use crate::{FixedClock, SeededEntropy};
+
+    #[test]
+    fn login_files_the_token_under_the_remote_url_and_credentials_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(dir.path(), Box::new(FixedClock(1)), Box::new(SeededEntropy::new(1))).unwrap();
+        let keyring = MemoryKeyring::default();
+        let vault = TokenVault::with_builder(Box::new(keyring.clone()));
+        let url = "https://git.example.com/team/runs.git";
+        app.add_remote("team", url, None).unwrap();
+
+        for (name, token, code) in [
+            ("nope", "t", ErrorCode::ResourceDoesNotExist),
+            ("team", "  ", ErrorCode::InvalidParameterValue),
+            ("team", "two words", ErrorCode::InvalidParameterValue),
+        ] {
+            assert_eq!(app.login_remote(name, token, &vault).unwrap_err().code, code, "{name} {token:?}");
+        }
+        assert!(keyring.entries().is_empty(), "a refused login saves nothing");
+
+        app.login_remote("team", "tok-123\n", &vault).unwrap();
+        assert_eq!(VaultCredentials(&vault).token(url).as_deref(), Some("tok-123"));
+        assert_eq!(VaultCredentials(&vault).token("https://elsewhere/x.git"), None);
+        assert!(app.logout_remote("team", &vault).unwrap());
+        assert_eq!(VaultCredentials(&vault).token(url), None);
     }
 }

@@ -3,7 +3,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use almanac_api::{App, OsEntropy, SystemClock};
+use almanac_api::{App, OsEntropy, SystemClock, TokenVault, VaultCredentials};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
@@ -82,7 +82,8 @@ enum Command {
     Sync {
         /// The remote to sync with (default: all).
         name: Option<String>,
-        /// Show each remote's last sync, errors and unsent ops; sync nothing.
+        /// Show each remote's last sync, errors, unsent ops (ahead) and the
+        /// remote's ops not yet applied here (behind); sync nothing.
         #[arg(long)]
         status: bool,
     },
@@ -104,8 +105,21 @@ enum RemoteCommand {
     },
     /// List remotes.
     List,
-    /// Remove a remote (the remote repository itself is left alone).
+    /// Remove a remote (the remote repository itself is left alone) and
+    /// forget its token.
     Remove { name: String },
+    /// Save an access token for an https remote in the OS keyring.
+    ///
+    /// Asks for the token without echoing it (or reads one line from stdin
+    /// when it is not a terminal, e.g. `pass show team-git | almanac remote
+    /// login team`). The token is filed under the remote's URL in the OS
+    /// keyring (GNOME Keyring, KeePassXC, macOS Keychain) and read only when
+    /// git asks for it: never written to git config, the store, logs, or a
+    /// command line. Use a GitHub/GitLab/Gitea personal access token with
+    /// repository read and write rights.
+    Login { name: String },
+    /// Forget a remote's token.
+    Logout { name: String },
 }
 
 fn store_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
@@ -165,8 +179,25 @@ fn remote(store: PathBuf, cmd: RemoteCommand) -> Result<()> {
             }
         }
         RemoteCommand::Remove { name } => {
+            // Forget the token first: afterwards the URL it is filed under is gone.
+            if let Err(e) = app.logout_remote(&name, &TokenVault::os()) {
+                tracing::debug!(error = %e.message, "no token forgotten");
+            }
             api(app.remove_remote(&name))?;
             println!("removed remote {name}");
+        }
+        RemoteCommand::Login { name } => {
+            let url = api(app.remote(&name))?.url;
+            let token = read_token(&format!("Token for {name} ({url}): "))?;
+            api(app.login_remote(&name, &token, &TokenVault::os()))?;
+            println!("saved the token for {name} in the OS keyring");
+        }
+        RemoteCommand::Logout { name } => {
+            if api(app.logout_remote(&name, &TokenVault::os()))? {
+                println!("forgot the token for {name}");
+            } else {
+                println!("{name} had no saved token");
+            }
         }
     }
     Ok(())
@@ -175,7 +206,7 @@ fn remote(store: PathBuf, cmd: RemoteCommand) -> Result<()> {
 fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
     let app = open_app(&store)?;
     if status {
-        let remotes = api(app.remote_status())?;
+        let remotes = api(app.remote_status(&VaultCredentials(&TokenVault::os())))?;
         if remotes.is_empty() {
             println!("no remotes; add one with `almanac remote add NAME URL`");
         }
@@ -185,6 +216,10 @@ fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
             println!("{} ({})", s.remote.name, s.remote.url);
             println!("  last sync:  {last}; {} ops in, {} ops out", s.state.ops_in, s.state.ops_out);
             println!("  ahead:      {} local ops not yet sent", s.unsent_ops);
+            match &s.behind {
+                Ok(n) => println!("  behind:     {n} remote ops not yet applied here"),
+                Err(e) => println!("  behind:     unknown, the remote cannot be reached: {e}"),
+            }
             if let Some(e) = s.state.last_error {
                 println!("  last error: {e}");
             }
@@ -198,11 +233,12 @@ fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
     if names.is_empty() {
         bail!("no remotes to sync with; add one with `almanac remote add NAME URL`");
     }
+    let vault = TokenVault::os();
     let mut failed = 0;
     for name in names {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        let result = app.sync(&name, &(), &mut |stage| {
+        let result = app.sync(&name, &VaultCredentials(&vault), &mut |stage| {
             bar.set_message(format!(
                 "{name}: {}",
                 match stage {
@@ -245,6 +281,18 @@ fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
         bail!("{failed} sync(s) failed; local work is safe and will go out with the next sync");
     }
     Ok(())
+}
+
+/// A secret from the terminal without echo, or one line of stdin when it is
+/// not a terminal.
+fn read_token(prompt: &str) -> Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        return rpassword::prompt_password(prompt).context("cannot read the token from the terminal");
+    }
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line).context("cannot read the token from stdin")?;
+    Ok(line)
 }
 
 fn open_app(store: &std::path::Path) -> Result<App> {

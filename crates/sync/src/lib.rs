@@ -120,6 +120,24 @@ pub fn sync(
     Ok(report)
 }
 
+/// How many ops the remote holds that this store has not applied yet.
+/// Fetches (to a ref of its own, so a sync running meanwhile is not
+/// disturbed) but changes nothing in the store.
+pub fn behind(store: &Store, repo_dir: &Path, remote: &Remote, credentials: &dyn Credentials) -> Result<usize> {
+    let repo = repo::open(repo_dir)?;
+    repo::fetch_into(&repo, remote, credentials, repo::PEEK_REF)?;
+    let mut count = 0;
+    for (path, blob) in repo::packs_at(&repo, repo::PEEK_REF)? {
+        if !pack::is_pack_path(&path) || store.is_pack_imported(&path)? {
+            continue;
+        }
+        if let Some(bytes) = repo::read_blob(&repo, blob)? {
+            count += bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty()).count();
+        }
+    }
+    Ok(count)
+}
+
 /// Writes this store's ops not yet exported as one pack commit. Returns
 /// how many ops it wrote. Re-running after a crash rewrites the same pack
 /// (same content, same name), so nothing is duplicated.

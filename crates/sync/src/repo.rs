@@ -27,6 +27,10 @@ pub(crate) enum Pushed {
 
 const TRACKING_REF: &str = "refs/almanac/fetched";
 
+/// Where `sync --status` fetches to: apart from the tracking ref, whose value
+/// a running sync relies on for its compare-and-swap push.
+pub(crate) const PEEK_REF: &str = "refs/almanac/peek";
+
 pub(crate) fn open(dir: &Path) -> Result<Repository> {
     let repo = match Repository::open_bare(dir) {
         Ok(r) => r,
@@ -141,7 +145,10 @@ fn callbacks<'a>(remote: &'a Remote, credentials: &'a dyn Credentials) -> git2::
         {
             return git2::Cred::userpass_plaintext("x-access-token", &token);
         }
-        Err(git2::Error::from_str("no credentials available for this remote"))
+        Err(git2::Error::from_str(
+            "the remote asks for credentials and none worked: for https, save a token with \
+             `almanac remote login NAME`; for ssh, load a key into ssh-agent or ~/.ssh",
+        ))
     });
     callbacks
 }
@@ -201,28 +208,38 @@ fn copy_objects(from: &Repository, to: &Repository, tip: Oid) -> Result<()> {
 
 /// Fetches the remote's data ref. Returns its commit, if the remote has one.
 pub(crate) fn fetch(repo: &Repository, remote: &Remote, credentials: &dyn Credentials) -> Result<Option<Oid>> {
+    fetch_into(repo, remote, credentials, TRACKING_REF)
+}
+
+/// Fetches the remote's data ref into the local ref `into`.
+pub(crate) fn fetch_into(
+    repo: &Repository,
+    remote: &Remote,
+    credentials: &dyn Credentials,
+    into: &str,
+) -> Result<Option<Oid>> {
     if let Some(path) = local_path(&remote.url) {
         let theirs = Repository::open(&path)?;
         let Some(tip) = tip(&theirs, DATA_REF)?.map(|c| c.id()) else {
-            if let Ok(mut stale) = repo.find_reference(TRACKING_REF) {
+            if let Ok(mut stale) = repo.find_reference(into) {
                 stale.delete()?;
             }
             return Ok(None);
         };
         copy_objects(&theirs, repo, tip)?;
-        repo.reference(TRACKING_REF, tip, true, "fetch")?;
+        repo.reference(into, tip, true, "fetch")?;
         return Ok(Some(tip));
     }
     let mut git_remote = repo.remote_anonymous(&remote.url)?;
     let mut options = git2::FetchOptions::new();
     options.remote_callbacks(callbacks(remote, credentials));
-    let refspec = format!("+{DATA_REF}:{TRACKING_REF}");
+    let refspec = format!("+{DATA_REF}:{into}");
     // Drop a stale tracking ref: if the remote lost its ref, so do we.
-    if let Ok(mut stale) = repo.find_reference(TRACKING_REF) {
+    if let Ok(mut stale) = repo.find_reference(into) {
         stale.delete()?;
     }
     git_remote.fetch(&[&refspec], Some(&mut options), None)?;
-    Ok(tip(repo, TRACKING_REF)?.map(|c| c.id()))
+    Ok(tip(repo, into)?.map(|c| c.id()))
 }
 
 /// Merges the fetched commit into the local data ref: a fast-forward when
@@ -329,7 +346,12 @@ pub(crate) fn push(repo: &Repository, remote: &Remote, credentials: &dyn Credent
 
 /// Every file under `ops/` in the data ref, as (path, blob id).
 pub(crate) fn packs(repo: &Repository) -> Result<Vec<(String, Oid)>> {
-    let Some(commit) = tip(repo, DATA_REF)? else { return Ok(Vec::new()) };
+    packs_at(repo, DATA_REF)
+}
+
+/// Every file under `ops/` in the commit `reference` names.
+pub(crate) fn packs_at(repo: &Repository, reference: &str) -> Result<Vec<(String, Oid)>> {
+    let Some(commit) = tip(repo, reference)? else { return Ok(Vec::new()) };
     let mut out = Vec::new();
     commit.tree()?.walk(git2::TreeWalkMode::PreOrder, |dir, entry| {
         if entry.kind() == Some(git2::ObjectType::Blob)

@@ -308,3 +308,18 @@ fn concurrent_versions_number_by_arrival_on_the_remote() {
     assert_eq!(registry_view(&a), expected);
     assert_eq!(registry_view(&b), expected);
 }
+
+#[test]
+fn behind_counts_remote_ops_not_yet_applied_without_applying_them() {
+    let (_remote_dir, remote) = bare_remote();
+    let (a, b) = (Replica::new("aaaa"), Replica::new("bbbb"));
+    let b_repo = b.dir.path().join("sync.git");
+    experiment(&a, "7", "shared");
+    run(&a, "7", "r1", 2);
+    a.sync(&remote);
+    let sent = a.store.own_ops_after(0).unwrap().len();
+    assert_eq!(behind(&b.store, &b_repo, &remote, &()).unwrap(), sent);
+    assert!(b.store.experiment("7").is_err(), "peeking applies nothing");
+    b.sync(&remote);
+    assert_eq!(behind(&b.store, &b_repo, &remote, &()).unwrap(), 0);
+}
