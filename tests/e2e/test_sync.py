@@ -5,6 +5,7 @@ import subprocess
 
 import mlflow
 import pytest
+import requests
 
 from conftest import Server, almanac_bin
 
@@ -83,6 +84,25 @@ def test_three_stores_share_runs_through_a_bare_repo_while_serving(team):
     assert len(notes) == 1 and notes <= {"alice's edit", "bob's edit"}, notes
     for s in team:
         assert mlflow.MlflowClient(s.uri).get_run(bob_runs[0]).info.lifecycle_stage == "deleted"
+
+    # The losing edit stays in the run's history, the same on every clone.
+    histories = []
+    for s in team:
+        reply = requests.get(f"{s.uri}/api/2.0/almanac/history", params={"entity_id": alice_runs[0]}, timeout=10)
+        assert reply.status_code == 200, reply.text
+        notes_written = [
+            tag["value"]
+            for e in reply.json()["entries"]
+            if e["kind"] == "log_batch"
+            for tag in e["op"]["log_batch"].get("tags", [])
+            if tag["key"] == "mlflow.note.content"
+        ]
+        assert {"alice's edit", "bob's edit"} <= set(notes_written), notes_written
+        assert notes_written[-1] in notes, "the last in fold order is the value shown"
+        histories.append([e["op_id"] for e in reply.json()["entries"]])
+    assert histories[0] == histories[1] == histories[2]
+    bad = requests.get(f"{alice.uri}/api/2.0/almanac/history", timeout=10)
+    assert bad.status_code == 400 and bad.json()["error_code"] == "INVALID_PARAMETER_VALUE", bad.text
 
     status = cli(alice.store, "sync", "--status")
     assert "origin" in status and "0 local ops not yet sent" in status, status

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use almanac_core::Error;
 pub use almanac_secrets::TokenVault;
-use almanac_store::{Remote, SyncState};
+use almanac_store::{EntityOp, Remote, SyncState};
 pub use almanac_sync::{Credentials, Stage, SyncReport};
 
 use crate::{ApiError, App, ErrorCode, Result};
@@ -62,6 +62,18 @@ fn secret_error(e: almanac_secrets::SecretError) -> ApiError {
 }
 
 impl App {
+    /// An entity's history: every op recorded against it (a run id,
+    /// experiment id, registered model name, logged model id), in the order
+    /// every replica folds them, including values that concurrent edits
+    /// overwrote and ops the fold refused.
+    pub fn entity_history(&self, entity_id: &str, max_results: Option<i64>) -> Result<Vec<EntityOp>> {
+        if entity_id.is_empty() {
+            return Err(Error::invalid("Missing value for required parameter 'entity_id'.").into());
+        }
+        let limit = crate::tracking::positive_max(max_results, 1000, 10_000)?;
+        Ok(self.store().entity_history(entity_id, limit)?)
+    }
+
     /// Stores the access token for a remote in `vault`, filed under its URL.
     pub fn login_remote(&self, name: &str, token: &str, vault: &TokenVault) -> Result<()> {
         let remote = self.remote(name)?;

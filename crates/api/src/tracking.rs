@@ -82,7 +82,7 @@ fn valid_experiment_id(id: &str) -> Result<()> {
     Ok(())
 }
 
-fn positive_max(max: Option<i64>, default: i64, limit: i64) -> Result<i64> {
+pub(crate) fn positive_max(max: Option<i64>, default: i64, limit: i64) -> Result<i64> {
     let n = max.unwrap_or(default);
     if n <= 0 {
         return Err(Error::invalid(format!(

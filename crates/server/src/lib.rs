@@ -31,6 +31,40 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Every path prefix MLflow serves the tracking API under.
 const PREFIXES: [&str; 2] = ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"];
 
+/// Where Almanac's own endpoints live: what MLflow's API has no route for.
+const ALMANAC_PREFIXES: [&str; 2] = ["/api/2.0/almanac", "/ajax-api/2.0/almanac"];
+
+/// Mounts a route table under `prefix`: one method router per path, holding
+/// every method the table lists for it.
+fn mount(
+    mut router: Router<App>,
+    prefix: &str,
+    table: &[(&'static str, axum::routing::MethodFilter, routes::Handler)],
+) -> Router<App> {
+    let mut by_path: Vec<(&str, axum::routing::MethodRouter<App>)> = Vec::new();
+    for &(path, filter, handler) in table {
+        let one =
+            on(filter, move |state: State<App>, method: Method, params: RawPathParams, query: RawQuery, body: Body| {
+                call(state, method, params, query, body, handler)
+            });
+        match by_path.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(one),
+            None => by_path.push((path, one)),
+        }
+    }
+    for (path, methods) in by_path {
+        let methods = methods.fallback(|method: Method| async move {
+            error_response(
+                ErrorCode::EndpointNotFound,
+                StatusCode::METHOD_NOT_ALLOWED,
+                format!("Method {method} is not allowed here"),
+            )
+        });
+        router = router.route(&format!("{prefix}{path}"), methods);
+    }
+    router
+}
+
 pub fn router(app: App) -> Router {
     let mut router = Router::new()
         .route("/health", get(|| async { "OK" }))
@@ -53,30 +87,10 @@ pub fn router(app: App) -> Router {
         );
     }
     for prefix in PREFIXES {
-        // One method router per path, holding every method the table lists for it.
-        let mut by_path: Vec<(&str, axum::routing::MethodRouter<App>)> = Vec::new();
-        for &(path, filter, handler) in routes::TRACKING {
-            let one = on(
-                filter,
-                move |state: State<App>, method: Method, params: RawPathParams, query: RawQuery, body: Body| {
-                    call(state, method, params, query, body, handler)
-                },
-            );
-            match by_path.iter_mut().find(|(p, _)| *p == path) {
-                Some((_, existing)) => *existing = std::mem::take(existing).merge(one),
-                None => by_path.push((path, one)),
-            }
-        }
-        for (path, methods) in by_path {
-            let methods = methods.fallback(|method: Method| async move {
-                error_response(
-                    ErrorCode::EndpointNotFound,
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    format!("Method {method} is not allowed here"),
-                )
-            });
-            router = router.route(&format!("{prefix}{path}"), methods);
-        }
+        router = mount(router, prefix, routes::TRACKING);
+    }
+    for prefix in ALMANAC_PREFIXES {
+        router = mount(router, prefix, routes::ALMANAC);
     }
     router
         .fallback(|method: Method, uri: axum::http::Uri| async move {

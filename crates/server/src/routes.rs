@@ -14,6 +14,9 @@ const GET_OR_POST: MethodFilter = MethodFilter::GET.or(MethodFilter::POST);
 
 pub type Handler = fn(&App, &Input) -> Result<Vec<u8>, ApiError>;
 
+/// Almanac's own routes under `/api/2.0/almanac`, for what MLflow lacks.
+pub const ALMANAC: &[(&str, MethodFilter, Handler)] = &[("/history", MethodFilter::GET, entity_history)];
+
 /// Every tracking route under `/api/2.0/mlflow` (and its `/ajax-api` mirror).
 pub const TRACKING: &[(&str, MethodFilter, Handler)] = &[
     ("/experiments/create", MethodFilter::POST, create_experiment),
@@ -296,6 +299,27 @@ fn log_inputs(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         .collect::<Result<_, ApiError>>()?;
     app.log_inputs(&run_id, datasets)?;
     reply(&empty())
+}
+
+/// Every op recorded against an entity, in fold order, each with the op as
+/// it travels in sync packs (see FORMAT.md) and the fold's refusal, if any.
+fn entity_history(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let ops = app.entity_history(&r.req_str("entity_id")?, r.opt_i64("max_results")?)?;
+    let entries: Vec<Value> = ops
+        .iter()
+        .map(|o| {
+            let e = &o.entry;
+            let mut v = json!({
+                "op_id": e.op_id, "lamport": e.lamport, "writer": e.writer, "time_ms": e.time_ms,
+                "kind": e.op.kind(), "op": e.op,
+            });
+            if let Some(reason) = &o.refused {
+                v["refused"] = json!(reason);
+            }
+            v
+        })
+        .collect();
+    reply(&json!({ "entries": entries }))
 }
 
 fn get_metric_history(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {

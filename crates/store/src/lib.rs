@@ -25,7 +25,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use journal::{JournalEntry, Receipt};
 pub use read::{ArtifactEntry, ArtifactFile, ExperimentQuery, HistoryPage, ModelQuery, RunQuery};
 pub use registry::RegistryQuery;
-pub use replica::{ImportReport, MAX_LAMPORT, Remote, SyncState};
+pub use replica::{EntityOp, ImportReport, MAX_LAMPORT, Remote, SyncState};
 
 /// What the store can fail with. Domain errors carry MLflow's code; SQLite
 /// and IO errors are internal.

@@ -46,6 +46,13 @@ pub struct SyncState {
     pub ops_out: i64,
 }
 
+/// One op in an entity's history, and why the fold refused it, if it did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityOp {
+    pub entry: JournalEntry,
+    pub refused: Option<String>,
+}
+
 /// Query tables in an order that respects foreign keys when deleting.
 const PROJECTION_TABLES: &[&str] = &[
     "experiment_tags",
@@ -251,6 +258,30 @@ impl Store {
         )?
         .execute(params![format!("claims_mark:{remote}"), format!("{commit} {length}")])?;
         Ok(())
+    }
+
+    /// Every op recorded against `entity_id` (a run id, experiment id, model
+    /// name...), in fold order, at most `limit`: the values concurrent edits
+    /// lost stay here, where a UI can show them.
+    pub fn entity_history(&self, entity_id: &str, limit: i64) -> Result<Vec<EntityOp>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT j.seq, j.op_id, j.lamport, j.writer, j.time_ms, j.payload, r.reason
+                 FROM journal j LEFT JOIN rejected_ops r ON r.op_id = j.op_id
+                 WHERE j.entity_id = ?1 ORDER BY j.lamport, j.writer, j.op_id LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![entity_id, limit], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get::<_, String>(5)?, r.get(6)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (seq, op_id, lamport, writer, time_ms, payload, refused) = row?;
+                let op = serde_json::from_str(&payload)?;
+                let entry = JournalEntry { seq, op_id, entity_id: entity_id.to_string(), lamport, writer, time_ms, op };
+                out.push(EntityOp { entry, refused });
+            }
+            Ok(out)
+        })
     }
 
     /// Why the fold refused an op, if it did.
