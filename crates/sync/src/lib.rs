@@ -31,7 +31,7 @@ pub const MAX_PUSH_ATTEMPTS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("git: {0}")]
+    #[error("git: {}{}", .0.message(), git_hint(.0))]
     Git(#[from] git2::Error),
     #[error(transparent)]
     Store(#[from] almanac_store::StoreError),
@@ -39,6 +39,22 @@ pub enum SyncError {
     Encode(#[from] serde_json::Error),
     #[error("the remote kept moving: push rejected {0} times; sync again")]
     Contended(usize),
+}
+
+/// What to do about the git errors users can fix themselves.
+fn git_hint(e: &git2::Error) -> &'static str {
+    match e.code() {
+        git2::ErrorCode::Certificate if e.class() == git2::ErrorClass::Ssh => {
+            ". The server's host key is not in ~/.ssh/known_hosts: connect once with `ssh` (or use \
+             `ssh-keyscan`) to check and record it"
+        }
+        git2::ErrorCode::Certificate => ". The server's TLS certificate is not trusted",
+        git2::ErrorCode::Auth => {
+            ". For https, save a token with `almanac remote login NAME`; for ssh, load a key into \
+             ssh-agent or ~/.ssh"
+        }
+        _ => "",
+    }
 }
 
 pub type Result<T, E = SyncError> = std::result::Result<T, E>;

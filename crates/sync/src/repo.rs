@@ -121,23 +121,40 @@ pub(crate) fn add_packs(repo: &Repository, packs: &[(String, Vec<u8>)], now_ms: 
 fn callbacks<'a>(remote: &'a Remote, credentials: &'a dyn Credentials) -> git2::RemoteCallbacks<'a> {
     let mut callbacks = git2::RemoteCallbacks::new();
     let mut attempts = 0;
+    let mut tried_agent = false;
+    let mut next_key = 0;
+    let ssh_keys: Vec<std::path::PathBuf> = dirs::home_dir()
+        .map(|home| {
+            ["id_ed25519", "id_ecdsa", "id_rsa"]
+                .iter()
+                .map(|k| home.join(".ssh").join(k))
+                .filter(|k| k.exists())
+                .collect()
+        })
+        .unwrap_or_default();
     callbacks.credentials(move |url, username, allowed| {
         // libgit2 asks again after each failure: give up after a few tries.
         attempts += 1;
-        if attempts > 4 {
+        if attempts > 8 {
             return Err(git2::Error::from_str("authentication failed"));
         }
         let user = username.unwrap_or("git");
+        if allowed.contains(git2::CredentialType::USERNAME) {
+            return git2::Cred::username(user);
+        }
         if allowed.contains(git2::CredentialType::SSH_KEY) {
-            if attempts == 1 {
-                return git2::Cred::ssh_key_from_agent(user);
-            }
-            let home = std::env::var_os("HOME").map(std::path::PathBuf::from).unwrap_or_default();
-            for key in ["id_ed25519", "id_ecdsa", "id_rsa"] {
-                let private = home.join(".ssh").join(key);
-                if private.exists() {
-                    return git2::Cred::ssh_key(user, None, &private, None);
+            // As git does: the agent's keys first, then each key in ~/.ssh.
+            if !tried_agent {
+                tried_agent = true;
+                if std::env::var_os("SSH_AUTH_SOCK").is_some()
+                    && let Ok(cred) = git2::Cred::ssh_key_from_agent(user)
+                {
+                    return Ok(cred);
                 }
+            }
+            if let Some(private) = ssh_keys.get(next_key) {
+                next_key += 1;
+                return git2::Cred::ssh_key(user, None, private, None);
             }
         }
         if allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT)
