@@ -17,6 +17,12 @@ use crate::{Result, Store, StoreError};
 /// replica cannot push every later op to the end of time.
 pub const MAX_LAMPORT: i64 = 1 << 53;
 
+/// The most one import may advance this replica's clock. A replica offline
+/// while its team wrote a billion ops still catches up in one import; an op
+/// whose clock sits near `MAX_LAMPORT` is kept (it wins its own fields) but
+/// cannot drag every later op of this replica to the end of the range.
+pub const MAX_CLOCK_JUMP: i64 = 1 << 32;
+
 /// What taking in a batch of remote ops did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportReport {
@@ -141,6 +147,7 @@ impl Store {
         let mut conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut clock = meta_i64(&tx, "lamport")?;
+        let ceiling = clock.saturating_add(MAX_CLOCK_JUMP);
         for e in entries {
             let payload = serde_json::to_string(&e.op)?;
             let expected = journal::op_id(&e.entity_id, e.lamport, &e.writer, e.time_ms, &payload);
@@ -167,7 +174,7 @@ impl Store {
                 .execute(params![e.op_id, e.entity_id, e.lamport, e.writer, e.time_ms, e.op.kind(), payload])?;
             if inserted == 1 {
                 report.added += 1;
-                clock = clock.max(e.lamport);
+                clock = clock.max(e.lamport.min(ceiling));
             } else {
                 report.known += 1;
             }

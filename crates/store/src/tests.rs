@@ -398,6 +398,23 @@ mod replication {
     }
 
     #[test]
+    fn a_clock_far_ahead_is_kept_but_drags_this_replica_only_so_far() {
+        let (_a_dir, a) = replica("aaaa");
+        let (_b_dir, b) = replica("bbbb");
+        create_named(&a, "aaaa", "111", "e", 1);
+        let mut entry = a.journal_after(0, i64::MAX).unwrap().remove(0);
+        entry.lamport = crate::MAX_LAMPORT - 10;
+        let payload = serde_json::to_string(&entry.op).unwrap();
+        entry.op_id = crate::journal::op_id(&entry.entity_id, entry.lamport, &entry.writer, entry.time_ms, &payload);
+        assert_eq!(b.import_ops(&[entry]).unwrap().added, 1);
+        assert!(b.experiment("111").is_ok(), "the op itself applies");
+        run_in(&b, "bbbb", "111", "r");
+        let newest =
+            b.journal_after(0, i64::MAX).unwrap().into_iter().filter(|e| e.writer == "bbbb").map(|e| e.lamport);
+        assert!(newest.max().unwrap() <= crate::replica::MAX_CLOCK_JUMP + 1);
+    }
+
+    #[test]
     fn local_writes_after_a_sync_sort_after_what_was_seen() {
         let (_a_dir, a) = replica("aaaa");
         let (_b_dir, b) = replica("bbbb");
