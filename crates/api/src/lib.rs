@@ -7,6 +7,7 @@
 
 mod artifacts;
 mod env;
+mod import;
 mod models;
 mod paging;
 mod registry;
@@ -17,9 +18,11 @@ use std::sync::Arc;
 
 pub use almanac_core as core;
 pub use almanac_core::{Error, ErrorCode};
+pub use almanac_mlflow as mlflow;
 pub use almanac_store::{Store, StoreError};
 pub use artifacts::{ArtifactListing, GcReport, proxied_path};
 pub use env::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock};
+pub use import::{ImportEvent, ImportOptions, ImportSummary};
 pub use models::{CreateLoggedModel, SearchLoggedModels};
 pub use paging::Page;
 pub use registry::{CreateModelVersion, SearchRegistry};

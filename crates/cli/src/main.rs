@@ -71,6 +71,9 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Bring history in from other tools.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Manage the git remotes this store syncs with.
     #[command(subcommand)]
     Remote(RemoteCommand),
@@ -86,6 +89,36 @@ enum Command {
         /// remote's ops not yet applied here (behind); sync nothing.
         #[arg(long)]
         status: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Import an MLflow store: experiments, runs (params, full metric
+    /// histories, tags, notes, status, parent/child links), datasets,
+    /// artifacts, logged models, and the model registry with versions,
+    /// aliases, tags and prompts.
+    ///
+    /// Run ids, logged-model ids and version numbers are kept. Experiments
+    /// are matched by name, or get a new id unique across machines; the old
+    /// id keeps working as an alias. Importing again brings in only what is
+    /// new, so it is safe to re-run while a team is still on MLflow. A
+    /// corrupt record is reported with its file and skipped; the rest goes
+    /// on, and no run is ever half imported.
+    #[command(after_help = "Examples:
+  almanac import mlflow ./mlruns
+  almanac import mlflow sqlite:///home/me/mlflow.db --experiment churn --dry-run")]
+    Mlflow {
+        /// An `mlruns` folder (MLflow's file store), a `sqlite:///PATH`
+        /// URI, or the path of an MLflow SQLite database.
+        source: String,
+        /// Import only this experiment (by name); repeat for several. The
+        /// registry is imported only when no experiment is chosen.
+        #[arg(long = "experiment", value_name = "NAME")]
+        experiments: Vec<String>,
+        /// Show what would be imported, write nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -152,6 +185,9 @@ fn main() -> Result<()> {
         Command::Gc { dry_run } => gc(store, dry_run),
         Command::Remote(cmd) => remote(store, cmd),
         Command::Sync { name, status } => sync(store, name, status),
+        Command::Import(ImportCommand::Mlflow { source, experiments, dry_run }) => {
+            import_mlflow(store, &source, experiments, dry_run)
+        }
     }
 }
 
@@ -279,6 +315,41 @@ fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
     }
     if failed > 0 {
         bail!("{failed} sync(s) failed; local work is safe and will go out with the next sync");
+    }
+    Ok(())
+}
+
+fn import_mlflow(store: PathBuf, source: &str, experiments: Vec<String>, dry_run: bool) -> Result<()> {
+    let mut reader = almanac_api::mlflow::open(source).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = open_app(&store)?;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} runs, {eta} left")
+            .context("progress template")?
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("importing {}", reader.describe()));
+    let options = almanac_api::ImportOptions { experiments, dry_run };
+    let summary = api(app.import_mlflow(reader.as_mut(), &options, &mut |event| match event {
+        almanac_api::ImportEvent::Counted { runs } => bar.set_length(runs),
+        almanac_api::ImportEvent::RunDone { .. } => bar.inc(1),
+        almanac_api::ImportEvent::Registry => bar.set_message("importing the model registry"),
+    }))?;
+    bar.finish_and_clear();
+    let s = &summary;
+    let verb = if dry_run { "would import" } else { "imported" };
+    println!("{verb} from {}:", reader.describe());
+    println!("  experiments:       {} new, {} matched by name", s.experiments_created, s.experiments_matched);
+    println!("  runs:              {} new, {} updated, {} unchanged", s.runs_created, s.runs_updated, s.runs_unchanged);
+    println!("  metric points:     {}", s.metric_points);
+    println!("  artifact files:    {} ({})", s.artifact_files, human_bytes(s.artifact_bytes));
+    println!("  logged models:     {} new", s.logged_models_created);
+    println!("  registered models: {} new, {} new versions", s.registered_models_created, s.model_versions_created);
+    if !s.problems.is_empty() {
+        eprintln!("{} record(s) could not be imported; the rest was:", s.problems.len());
+        for p in &s.problems {
+            eprintln!("  {p}");
+        }
+        bail!("import finished with {} problem(s)", s.problems.len());
     }
     Ok(())
 }

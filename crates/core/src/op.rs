@@ -39,6 +39,12 @@ pub enum Op {
         experiment_id: String,
         key: String,
     },
+    /// Another id that names this experiment from now on: its id in the
+    /// MLflow store it was imported from, so old ids and links resolve.
+    AliasExperiment {
+        alias: String,
+        experiment_id: String,
+    },
     CreateRun {
         run_id: String,
         experiment_id: String,
@@ -337,7 +343,8 @@ impl Op {
             | Op::RenameExperiment { experiment_id, .. }
             | Op::SetExperimentLifecycle { experiment_id, .. }
             | Op::SetExperimentTag { experiment_id, .. }
-            | Op::DeleteExperimentTag { experiment_id, .. } => experiment_id,
+            | Op::DeleteExperimentTag { experiment_id, .. }
+            | Op::AliasExperiment { experiment_id, .. } => experiment_id,
             Op::CreateRun { run_id, .. }
             | Op::UpdateRun { run_id, .. }
             | Op::SetRunLifecycle { run_id, .. }
@@ -376,6 +383,7 @@ impl Op {
             Op::RenameExperiment { .. } => "rename_experiment",
             Op::SetExperimentLifecycle { .. } => "set_experiment_lifecycle",
             Op::SetExperimentTag { .. } => "set_experiment_tag",
+            Op::AliasExperiment { .. } => "alias_experiment",
             Op::DeleteExperimentTag { .. } => "delete_experiment_tag",
             Op::CreateRun { .. } => "create_run",
             Op::UpdateRun { .. } => "update_run",

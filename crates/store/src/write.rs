@@ -219,6 +219,19 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id:
             active_experiment(conn, experiment_id, mode)?;
             upsert_experiment_tag(conn, experiment_id, tag)?;
         }
+        Op::AliasExperiment { alias, experiment_id } => {
+            experiment_stage(conn, experiment_id)?;
+            let taken = conn
+                .prepare_cached("SELECT 1 FROM experiments WHERE experiment_id = ?1")?
+                .query_row([alias], |_| Ok(()))
+                .optional()?;
+            if taken.is_some() {
+                return Err(Error::invalid(format!("'{alias}' already names an experiment of its own")).into());
+            }
+            // The first alias in fold order keeps a name two imports claimed.
+            conn.prepare_cached("INSERT OR IGNORE INTO experiment_aliases(alias, canonical) VALUES (?1, ?2)")?
+                .execute(params![alias, experiment_id])?;
+        }
         Op::DeleteExperimentTag { experiment_id, key } => {
             active_experiment(conn, experiment_id, mode)?;
             let n = conn

@@ -1,0 +1,130 @@
+//! The records a source yields, in Almanac's domain types where they fit.
+
+use std::path::PathBuf;
+
+use almanac_core::model::{DatasetInput, LifecycleStage, LoggedModelStatus, Metric, Param, RunStatus, Tag};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Experiment {
+    pub id: String,
+    pub name: String,
+    pub lifecycle: LifecycleStage,
+    pub creation_time: i64,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Run {
+    pub run_id: String,
+    pub experiment_id: String,
+    pub run_name: String,
+    pub user_id: String,
+    pub status: RunStatus,
+    pub start_time: i64,
+    pub end_time: Option<i64>,
+    pub lifecycle: LifecycleStage,
+    pub params: Vec<Param>,
+    pub tags: Vec<Tag>,
+    /// Every point of every history, duplicates collapsed.
+    pub metrics: Vec<Metric>,
+    pub inputs: Vec<DatasetInput>,
+    /// Logged models the run produced, with the step.
+    pub outputs: Vec<(String, i64)>,
+    /// The folder holding the run's artifacts, if it is on this machine.
+    pub artifacts: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedModel {
+    pub model_id: String,
+    pub experiment_id: String,
+    pub name: String,
+    pub creation_time: i64,
+    pub model_type: Option<String>,
+    pub source_run_id: Option<String>,
+    pub status: LoggedModelStatus,
+    pub lifecycle: LifecycleStage,
+    pub params: Vec<Param>,
+    pub tags: Vec<Tag>,
+    /// Metrics linked to the model, each logged on a run: (run id, metric).
+    pub metrics: Vec<(String, Metric)>,
+    pub artifacts: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RegisteredModel {
+    pub name: String,
+    pub creation_time: i64,
+    pub description: Option<String>,
+    pub tags: Vec<Tag>,
+    pub aliases: Vec<(String, i64)>,
+    pub versions: Vec<ModelVersion>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelVersion {
+    pub version: i64,
+    pub creation_time: i64,
+    pub description: Option<String>,
+    pub current_stage: String,
+    pub source: String,
+    pub storage_location: Option<String>,
+    pub run_id: Option<String>,
+    pub run_link: Option<String>,
+    pub model_id: Option<String>,
+    pub tags: Vec<Tag>,
+}
+
+/// MLflow's numeric run status (file store) or its name (SQL).
+pub(crate) fn run_status(raw: &str) -> Option<RunStatus> {
+    match raw {
+        "1" => Some(RunStatus::Running),
+        "2" => Some(RunStatus::Scheduled),
+        "3" => Some(RunStatus::Finished),
+        "4" => Some(RunStatus::Failed),
+        "5" => Some(RunStatus::Killed),
+        name => RunStatus::parse(name),
+    }
+}
+
+pub(crate) fn logged_model_status(raw: i64) -> LoggedModelStatus {
+    match raw {
+        2 => LoggedModelStatus::Ready,
+        3 => LoggedModelStatus::Failed,
+        _ => LoggedModelStatus::Pending,
+    }
+}
+
+pub(crate) fn lifecycle(raw: Option<&str>) -> LifecycleStage {
+    match raw {
+        Some("deleted") => LifecycleStage::Deleted,
+        _ => LifecycleStage::Active,
+    }
+}
+
+/// A local folder for an artifact URI: `file:///…` or a plain absolute path.
+pub(crate) fn local_dir(uri: &str) -> Option<PathBuf> {
+    let path = uri.strip_prefix("file://").unwrap_or(uri);
+    (path.starts_with('/') && !path.contains("://")).then(|| PathBuf::from(path))
+}
+
+/// Sorts a history and drops exact repeats: MLflow's file store appends a
+/// point again when it is linked to a logged model.
+pub(crate) fn collapse(metrics: &mut Vec<Metric>) {
+    metrics.sort_by(|a, b| {
+        (&a.key, a.point.step, a.point.timestamp, a.point.value.to_bits()).cmp(&(
+            &b.key,
+            b.point.step,
+            b.point.timestamp,
+            b.point.value.to_bits(),
+        ))
+    });
+    metrics.dedup_by(|a, b| a.key == b.key && same_point(a, b));
+}
+
+/// Equal points, NaN included (NaN != NaN as floats).
+fn same_point(a: &Metric, b: &Metric) -> bool {
+    a.point.step == b.point.step
+        && a.point.timestamp == b.point.timestamp
+        && a.point.value.to_bits() == b.point.value.to_bits()
+}
