@@ -6,6 +6,7 @@
 //! an [`Entropy`] source, so tests and replays are deterministic.
 
 mod artifacts;
+mod bundle;
 mod env;
 mod import;
 mod models;
@@ -21,6 +22,7 @@ pub use almanac_core::{Error, ErrorCode};
 pub use almanac_mlflow as mlflow;
 pub use almanac_store::{Store, StoreError};
 pub use artifacts::{ArtifactListing, GcReport, proxied_path};
+pub use bundle::{BundleContents, BundleSummary};
 pub use env::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock};
 pub use import::{ImportEvent, ImportOptions, ImportSummary};
 pub use models::{CreateLoggedModel, SearchLoggedModels};

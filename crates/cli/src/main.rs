@@ -71,6 +71,9 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Move experiments between machines with no network: one file.
+    #[command(subcommand)]
+    Bundle(BundleCommand),
     /// Bring history in from other tools.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -90,6 +93,29 @@ enum Command {
         #[arg(long)]
         status: bool,
     },
+}
+
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Write this store, or the chosen experiments, to one file: a git
+    /// bundle of the sync data plus the artifact files it needs.
+    ///
+    /// Carry it to a machine with no network (or from one) and run `almanac
+    /// bundle apply` there. Runs, metrics, notes, tags, logged models and the
+    /// registered models with versions from those runs all travel.
+    #[command(after_help = "Examples:
+  almanac bundle create /media/usb/week-42.almanac
+  almanac bundle create churn.almanac --experiment churn --experiment churn-v2")]
+    Create {
+        file: PathBuf,
+        /// Only this experiment (by name); repeat for several.
+        #[arg(long = "experiment", value_name = "NAME")]
+        experiments: Vec<String>,
+    },
+    /// Apply a bundle made by `almanac bundle create`: merged exactly as a
+    /// sync would merge it, never conflicting. Applying it twice changes
+    /// nothing. Its runs go out with your next `almanac sync`.
+    Apply { file: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -185,6 +211,7 @@ fn main() -> Result<()> {
         Command::Gc { dry_run } => gc(store, dry_run),
         Command::Remote(cmd) => remote(store, cmd),
         Command::Sync { name, status } => sync(store, name, status),
+        Command::Bundle(cmd) => bundle(store, cmd),
         Command::Import(ImportCommand::Mlflow { source, experiments, dry_run }) => {
             import_mlflow(store, &source, experiments, dry_run)
         }
@@ -315,6 +342,49 @@ fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
     }
     if failed > 0 {
         bail!("{failed} sync(s) failed; local work is safe and will go out with the next sync");
+    }
+    Ok(())
+}
+
+fn bundle(store: PathBuf, cmd: BundleCommand) -> Result<()> {
+    let app = open_app(&store)?;
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    match cmd {
+        BundleCommand::Create { file, experiments } => {
+            spinner.set_message(format!("writing {}", file.display()));
+            let c = api(app.create_bundle(&file, &experiments))?;
+            spinner.finish_and_clear();
+            println!(
+                "wrote {}: sync data {}, {} artifact files ({})",
+                file.display(),
+                human_bytes(c.data_bytes),
+                c.blobs,
+                human_bytes(c.blob_bytes)
+            );
+            if c.missing_blobs > 0 {
+                println!(
+                    "  {} artifact files are not on this machine (only on a remote's artifact folder) and are not in it",
+                    c.missing_blobs
+                );
+            }
+        }
+        BundleCommand::Apply { file } => {
+            spinner.set_message(format!("applying {}", file.display()));
+            let s = api(app.apply_bundle(&file))?;
+            spinner.finish_and_clear();
+            println!(
+                "applied {}: {} ops in from {} packs, {} artifact files ({})",
+                file.display(),
+                s.ops_in,
+                s.packs_in,
+                s.blobs_in,
+                human_bytes(s.bytes_in)
+            );
+            for (what, why) in &s.refused {
+                println!("  refused {what}: {why}");
+            }
+        }
     }
     Ok(())
 }

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use std::collections::HashSet;
+
 use almanac_core::Error;
 use almanac_core::model::{
     Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricPoint, Param, Run, RunInfo, RunStatus, Tag,
@@ -422,6 +424,53 @@ impl Store {
                 Ok((r.get::<_, String>(0)?, ArtifactFile { sha256: r.get(1)?, size: r.get::<_, i64>(2)? as u64 }))
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Everything that belongs to these experiments, for moving them
+    /// elsewhere: the entity ids whose ops make them up (the experiments and
+    /// ids merged into them, their runs and logged models, registered models
+    /// with a version from those runs) and the content hashes of their
+    /// artifacts.
+    pub fn experiments_closure(&self, experiment_ids: &[String]) -> Result<(HashSet<String>, HashSet<String>)> {
+        self.with_reader(|c| {
+            let mut entities: HashSet<String> = HashSet::new();
+            let mut hashes = HashSet::new();
+            for id in experiment_ids {
+                let id = crate::write::canonical_experiment(c, id)?;
+                let mut ids = vec![id.clone()];
+                let mut aliases = c.prepare_cached("SELECT alias FROM experiment_aliases WHERE canonical = ?1")?;
+                ids.extend(aliases.query_map([&id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?);
+                for query in [
+                    "SELECT run_id FROM runs WHERE experiment_id = ?1",
+                    "SELECT model_id FROM logged_models WHERE experiment_id = ?1",
+                    "SELECT DISTINCT v.name FROM model_versions v JOIN runs r ON r.run_id = v.run_id
+                     WHERE r.experiment_id = ?1",
+                ] {
+                    let mut stmt = c.prepare_cached(query)?;
+                    entities.extend(
+                        stmt.query_map([&id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?,
+                    );
+                }
+                for prefix in &ids {
+                    let mut stmt = c.prepare_cached("SELECT sha256 FROM artifacts WHERE path >= ?1 AND path < ?2")?;
+                    let rows =
+                        stmt.query_map(params![format!("{prefix}/"), format!("{prefix}0")], |r| r.get::<_, String>(0))?;
+                    hashes.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+                }
+                entities.extend(ids);
+            }
+            Ok((entities, hashes))
+        })
+    }
+
+    /// The size of the content with this hash, if any manifest names it.
+    pub fn artifact_size_by_hash(&self, sha256: &str) -> Result<Option<u64>> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached("SELECT size FROM artifacts WHERE sha256 = ?1 LIMIT 1")?
+                .query_row([sha256], |r| r.get::<_, i64>(0))
+                .optional()?
+                .map(|s| s as u64))
         })
     }
 

@@ -9,6 +9,7 @@
 //! repository, (2) fetches the remote, merges, and pushes (retrying when the
 //! remote moved meanwhile), (3) imports the packs that arrived.
 
+pub mod bundle;
 mod claims;
 mod pack;
 mod repo;
@@ -39,6 +40,8 @@ pub enum SyncError {
     Encode(#[from] serde_json::Error),
     #[error("the remote kept moving: push rejected {0} times; sync again")]
     Contended(usize),
+    #[error("unusable bundle: {0}")]
+    Bundle(String),
 }
 
 /// What to do about the git errors users can fix themselves.

@@ -323,3 +323,47 @@ fn behind_counts_remote_ops_not_yet_applied_without_applying_them() {
     b.sync(&remote);
     assert_eq!(behind(&b.store, &b_repo, &remote, &()).unwrap(), 0);
 }
+
+#[test]
+fn a_bundle_applies_like_a_sync_and_applying_it_twice_changes_nothing() {
+    let (a, b) = (Replica::new("aaaa"), Replica::new("bbbb"));
+    experiment(&a, "7", "shared");
+    run(&a, "7", "r1", 3);
+    run(&a, "7", "r2", 3);
+    experiment(&b, "8", "b's own");
+    let bytes = bundle::create_full(&a.store, &a.dir.path().join("sync.git"), 5).unwrap();
+    assert!(bytes.starts_with(b"# v2 git bundle\n"));
+    let b_repo = b.dir.path().join("sync.git");
+    let first = bundle::apply(&b.store, &b_repo, &bytes, 6).unwrap();
+    assert!(first.ops_in > 0);
+    let again = bundle::apply(&b.store, &b_repo, &bytes, 7).unwrap();
+    assert_eq!((again.ops_in, again.packs_in), (0, 0));
+    assert!(b.store.experiment("8").is_ok(), "B keeps its own work");
+    // B's state is A's plus B's own experiment: syncing them through a
+    // remote now changes nothing on A's side of what B already has.
+    let (_remote_dir, remote) = bare_remote();
+    b.sync(&remote);
+    a.sync(&remote);
+    b.sync(&remote);
+    assert_eq!(a.state(), b.state());
+}
+
+#[test]
+fn a_subset_bundle_carries_only_the_chosen_entities() {
+    let (a, c) = (Replica::new("aaaa"), Replica::new("cccc"));
+    experiment(&a, "7", "wanted");
+    run(&a, "7", "r1", 2);
+    experiment(&a, "9", "not wanted");
+    run(&a, "9", "r9", 2);
+    let chosen: std::collections::HashSet<String> = ["7", "r1"].into_iter().map(String::from).collect();
+    let scratch = tempfile::tempdir().unwrap();
+    let bytes = bundle::create_subset(&a.store, scratch.path(), &chosen, 5).unwrap();
+    bundle::apply(&c.store, &c.dir.path().join("sync.git"), &bytes, 6).unwrap();
+    assert_eq!(c.store.experiment("7").unwrap().name, "wanted");
+    assert!(c.store.run("r1").is_ok());
+    assert!(c.store.experiment("9").is_err() && c.store.run("r9").is_err());
+    for garbage in [&b"not a bundle"[..], b"# v2 git bundle\nabc refs/heads/main\n\nPACK"] {
+        let err = bundle::apply(&c.store, &c.dir.path().join("sync.git"), garbage, 7).unwrap_err();
+        assert!(matches!(err, SyncError::Bundle(_)), "{err}");
+    }
+}
