@@ -23,7 +23,8 @@ made = {}
 
 for name in ("churn", "vision"):
     if client.get_experiment_by_name(name) is None:
-        client.create_experiment(name, artifact_location=f"{artifact_root}/{name}", tags={"team": name})
+        location = f"{artifact_root}/{name}" if artifact_root else None  # a server picks its own
+        client.create_experiment(name, artifact_location=location, tags={"team": name})
     mlflow.set_experiment(name)
     for i in range(3):
         with mlflow.start_run(run_name=f"{name}-{i}") as run:
@@ -55,7 +56,9 @@ client.delete_run(deleted)
 made["deleted"] = deleted
 
 client.create_registered_model("churn-model", tags={"owner": "ml"}, description="predicts churn")
-v1 = client.create_model_version("churn-model", f"models:/{made['model_id']}", run_id=made["model_run"], tags={"q": "1"})
+v1 = client.create_model_version(
+    "churn-model", f"models:/{made['model_id']}", run_id=made["model_run"], tags={"q": "1"}, model_id=made["model_id"]
+)
 v2 = client.create_model_version("churn-model", f"runs:/{made['model_run']}/model", run_id=made["model_run"])
 client.set_registered_model_alias("churn-model", "champion", v1.version)
 client.set_model_version_tag("churn-model", v2.version, "validated", "yes")

@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import mlflow
@@ -18,7 +19,7 @@ import requests
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
-from conftest import Server, almanac_bin
+from conftest import Server, almanac_bin, free_port
 
 os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
 HERE = Path(__file__).parent
@@ -34,13 +35,42 @@ def make_history(uri, artifact_root):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module", params=["file", "sqlite"])
+def start_mlflow_server(root):
+    """The real `mlflow server` on a SQLite store, proxying artifacts."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{root}/server.db",
+         "--artifacts-destination", str(root / "server-artifacts"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if requests.get(f"{uri}/health", timeout=1).ok:
+                return proc, uri
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("mlflow server did not start")
+
+
+@pytest.fixture(scope="module", params=["file", "sqlite", "server"])
 def source(request):
     root = Path(tempfile.mkdtemp(prefix=f"mlflow-{request.param}-"))
-    uri = f"file://{root}/mlruns" if request.param == "file" else f"sqlite:///{root}/mlflow.db"
-    made = make_history(uri, root / "artifacts")
-    yield {"kind": request.param, "uri": uri, "arg": uri if request.param == "sqlite" else str(root / "mlruns"),
-           "made": made, "root": root}
+    proc = None
+    if request.param == "server":
+        proc, uri = start_mlflow_server(root)
+        made = make_history(uri, "")
+        arg = uri
+    else:
+        uri = f"file://{root}/mlruns" if request.param == "file" else f"sqlite:///{root}/mlflow.db"
+        made = make_history(uri, root / "artifacts")
+        arg = uri if request.param == "sqlite" else str(root / "mlruns")
+    yield {"kind": request.param, "uri": uri, "arg": arg, "made": made, "root": root}
+    if proc:
+        proc.terminate()
+        proc.wait(timeout=30)
     shutil.rmtree(root, ignore_errors=True)
 
 

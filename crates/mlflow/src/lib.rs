@@ -1,19 +1,21 @@
 //! MLflow's stores, read as plain records: experiments, runs with their
 //! full metric histories, datasets, logged models and the model registry.
 //!
-//! Two sources: the `mlruns` folder (MLflow's file store) and MLflow's SQL
-//! database (SQLite). Both are opened read-only and never modified. Every
+//! Three sources: the `mlruns` folder (MLflow's file store), MLflow's SQL
+//! database (SQLite), and a running MLflow server (its REST API). Both are opened read-only and never modified. Every
 //! record comes back on its own: a corrupt run is an error naming the run
 //! and the file, and the caller goes on with the rest.
 
 mod filestore;
 mod records;
+mod rest;
 mod sqlite;
 
 use std::path::Path;
 
 pub use filestore::FileStore;
 pub use records::*;
+pub use rest::RestServer;
 pub use sqlite::SqliteStore;
 
 /// Something wrong with one record of the source, or with the source itself.
@@ -51,13 +53,16 @@ pub trait Source {
     fn registered_models(&mut self) -> Result<Vec<Result<RegisteredModel>>>;
 }
 
-/// Opens `source`: an `mlruns` folder, a `sqlite:///` URI, or a path to an
-/// MLflow SQLite database. Fails fast, with a readable reason, on anything
+/// Opens `source`: an `mlruns` folder, a `sqlite:///` URI, a path to an
+/// MLflow SQLite database, or an `http(s)://` MLflow server. Fails fast, with a readable reason, on anything
 /// else.
 pub fn open(source: &str) -> Result<Box<dyn Source>> {
     // SQLAlchemy's form: sqlite:///relative.db, sqlite:////absolute.db.
     if let Some(path) = source.strip_prefix("sqlite:///") {
         return Ok(Box::new(SqliteStore::open(Path::new(path))?));
+    }
+    if source.starts_with("http://") || source.starts_with("https://") {
+        return Ok(Box::new(RestServer::open(source)?));
     }
     if source.starts_with("postgresql://") || source.starts_with("mysql://") || source.starts_with("mssql://") {
         return Err(SourceError::new(

@@ -1,0 +1,433 @@
+//! A running MLflow server, read through its REST API: the same calls the
+//! mlflow client makes. Artifacts are downloaded into a scratch folder the
+//! source owns, so the importer reads every source's artifacts from disk.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use almanac_core::model::{Dataset, DatasetInput, Metric, MetricPoint, Param, Tag};
+use serde_json::{Value, json};
+
+use crate::records::{self, Experiment, LoggedModel, ModelVersion, RegisteredModel, Run};
+use crate::{Result, Source, SourceError};
+
+pub struct RestServer {
+    base: String,
+    http: reqwest::blocking::Client,
+    /// Runs as the search returned them, by id, until read.
+    runs: HashMap<String, Value>,
+    scratch: tempfile::TempDir,
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn int(v: &Value, key: &str) -> Option<i64> {
+    match v.get(key)? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn float(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => match s.as_str() {
+            "NaN" => Some(f64::NAN),
+            "Infinity" => Some(f64::INFINITY),
+            "-Infinity" => Some(f64::NEG_INFINITY),
+            other => other.parse().ok(),
+        },
+        _ => None,
+    }
+}
+
+fn pairs(v: &Value, key: &str) -> Vec<(String, String)> {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items.iter().filter_map(|t| Some((text(t, "key")?, text(t, "value").unwrap_or_default()))).collect()
+        })
+        .unwrap_or_default()
+}
+
+fn tags(v: &Value, key: &str) -> Vec<Tag> {
+    pairs(v, key).into_iter().map(|(key, value)| Tag { key, value }).collect()
+}
+
+impl RestServer {
+    /// Connects to the server at `base` and checks that it answers MLflow's API.
+    pub fn open(base: &str) -> Result<RestServer> {
+        let base = base.trim_end_matches('/').to_string();
+        let http = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|e| SourceError::new("source", &base, e))?;
+        let scratch = tempfile::tempdir().map_err(|e| SourceError::new("source", &base, e))?;
+        let server = RestServer { base, http, runs: HashMap::new(), scratch };
+        server.post("/experiments/search", &json!({"max_results": 1}), "source").map_err(|e| {
+            SourceError::new("source", &server.base, format!("not an MLflow server, or unreachable: {}", e.reason))
+        })?;
+        Ok(server)
+    }
+
+    fn answer(&self, r: reqwest::Result<reqwest::blocking::Response>, entity: &str, what: &str) -> Result<Value> {
+        let fail = |reason: String| SourceError::new(entity, format!("{}{what}", self.base), reason);
+        let r = r.map_err(|e| fail(e.to_string()))?;
+        let status = r.status();
+        let body: Value = r.json().unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(fail(format!("{status}: {}", text(&body, "message").unwrap_or_default())));
+        }
+        Ok(body)
+    }
+
+    fn post(&self, path: &str, body: &Value, entity: &str) -> Result<Value> {
+        let url = format!("{}/api/2.0/mlflow{path}", self.base);
+        self.answer(self.http.post(url).json(body).send(), entity, path)
+    }
+
+    fn get(&self, path: &str, query: &[(&str, &str)], entity: &str) -> Result<Value> {
+        let url = format!("{}/api/2.0/mlflow{path}", self.base);
+        self.answer(self.http.get(url).query(query).send(), entity, path)
+    }
+
+    /// Every page of a listing.
+    fn pages(&self, path: &str, mut body: Value, items: &str, entity: &str) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        loop {
+            let page = self.post(path, &body, entity)?;
+            out.extend(page.get(items).and_then(Value::as_array).cloned().unwrap_or_default());
+            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
+                Some(token) => body["page_token"] = token.into(),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    fn download(&self, url: &str, query: &[(&str, &str)], to: &Path, entity: &str) -> Result<()> {
+        let fail = |e: String| SourceError::new(entity, url.to_string(), e);
+        let mut r = self.http.get(url).query(query).send().map_err(|e| fail(e.to_string()))?;
+        if !r.status().is_success() {
+            return Err(fail(format!("download answered {}", r.status())));
+        }
+        if let Some(parent) = to.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
+        }
+        let mut file = std::fs::File::create(to).map_err(|e| fail(e.to_string()))?;
+        r.copy_to(&mut file).map_err(|e| fail(e.to_string()))?;
+        Ok(())
+    }
+
+    /// Downloads a run's artifacts through the server (`/get-artifact`,
+    /// which serves any artifact store the server can read).
+    fn run_artifacts(&self, run_id: &str, entity: &str) -> Result<PathBuf> {
+        let root = self.scratch.path().join(run_id);
+        std::fs::create_dir_all(&root).map_err(|e| SourceError::new(entity, root.display().to_string(), e))?;
+        let mut dirs = vec![String::new()];
+        while let Some(dir) = dirs.pop() {
+            let mut query = vec![("run_id", run_id)];
+            if !dir.is_empty() {
+                query.push(("path", dir.as_str()));
+            }
+            let listing = self.get("/artifacts/list", &query, entity)?;
+            for f in listing.get("files").and_then(Value::as_array).into_iter().flatten() {
+                let Some(path) = text(f, "path") else { continue };
+                if f.get("is_dir").and_then(Value::as_bool).unwrap_or(false) {
+                    dirs.push(path);
+                } else if path.split('/').all(|part| !part.is_empty() && part != "..") {
+                    let url = format!("{}/get-artifact", self.base);
+                    self.download(&url, &[("run_id", run_id), ("path", &path)], &root.join(&path), entity)?;
+                }
+            }
+        }
+        Ok(root)
+    }
+
+    /// Downloads a logged model's artifacts through the artifact proxy.
+    fn model_artifacts(&self, model_id: &str, location: &str, entity: &str) -> Result<Option<PathBuf>> {
+        let Some(proxied) = location.strip_prefix("mlflow-artifacts:").map(|p| p.trim_start_matches('/')) else {
+            return Ok(None);
+        };
+        let root = self.scratch.path().join(model_id);
+        let mut dirs = vec![String::new()];
+        let proxy = format!("{}/api/2.0/mlflow-artifacts/artifacts", self.base);
+        while let Some(dir) = dirs.pop() {
+            let listing_path = if dir.is_empty() { proxied.to_string() } else { format!("{proxied}/{dir}") };
+            let listing =
+                self.answer(self.http.get(&proxy).query(&[("path", &listing_path)]).send(), entity, "/artifacts")?;
+            for f in listing.get("files").and_then(Value::as_array).into_iter().flatten() {
+                let Some(name) = text(f, "path") else { continue };
+                let rel = if dir.is_empty() { name } else { format!("{dir}/{name}") };
+                if f.get("is_dir").and_then(Value::as_bool).unwrap_or(false) {
+                    dirs.push(rel);
+                } else if rel.split('/').all(|part| !part.is_empty() && part != "..") {
+                    self.download(&format!("{proxy}/{proxied}/{rel}"), &[], &root.join(&rel), entity)?;
+                }
+            }
+        }
+        Ok(Some(root))
+    }
+}
+
+impl Source for RestServer {
+    fn describe(&self) -> String {
+        format!("MLflow server {}", self.base)
+    }
+
+    fn experiments(&mut self) -> Result<Vec<Experiment>> {
+        let all = self.pages(
+            "/experiments/search",
+            json!({"max_results": 1000, "view_type": "ALL"}),
+            "experiments",
+            "experiments",
+        )?;
+        all.iter()
+            .map(|e| {
+                Ok(Experiment {
+                    id: text(e, "experiment_id").ok_or_else(|| SourceError::new("experiment", &self.base, "no id"))?,
+                    name: text(e, "name").unwrap_or_default(),
+                    lifecycle: records::lifecycle(text(e, "lifecycle_stage").as_deref()),
+                    creation_time: int(e, "creation_time").unwrap_or(0),
+                    tags: tags(e, "tags"),
+                })
+            })
+            .collect()
+    }
+
+    fn run_ids(&mut self, experiment_id: &str) -> Result<Vec<String>> {
+        let body = json!({"experiment_ids": [experiment_id], "run_view_type": "ALL", "max_results": 1000});
+        let runs = self.pages("/runs/search", body, "runs", &format!("experiment {experiment_id}"))?;
+        let mut ids = Vec::new();
+        for run in runs {
+            if let Some(id) = run.get("info").and_then(|i| text(i, "run_id")) {
+                ids.push(id.clone());
+                self.runs.insert(id, run);
+            }
+        }
+        Ok(ids)
+    }
+
+    fn run(&mut self, experiment_id: &str, run_id: &str) -> Result<Run> {
+        let entity = format!("run {run_id}");
+        let run = match self.runs.remove(run_id) {
+            Some(r) => r,
+            None => self.get("/runs/get", &[("run_id", run_id)], &entity)?["run"].clone(),
+        };
+        let info = &run["info"];
+        let data = &run["data"];
+        let mut metrics = Vec::new();
+        let keys: Vec<String> = data
+            .get("metrics")
+            .and_then(Value::as_array)
+            .map(|m| m.iter().filter_map(|m| text(m, "key")).collect())
+            .unwrap_or_default();
+        for key in keys {
+            let mut token = String::new();
+            loop {
+                let mut query = vec![("run_id", run_id), ("metric_key", key.as_str()), ("max_results", "25000")];
+                if !token.is_empty() {
+                    query.push(("page_token", token.as_str()));
+                }
+                let page = self.get("/metrics/get-history", &query, &entity)?;
+                for m in page.get("metrics").and_then(Value::as_array).into_iter().flatten() {
+                    let point = MetricPoint {
+                        value: m.get("value").and_then(float).unwrap_or(f64::NAN),
+                        timestamp: int(m, "timestamp").unwrap_or(0),
+                        step: int(m, "step").unwrap_or(0),
+                    };
+                    metrics.push(Metric {
+                        key: key.clone(),
+                        point,
+                        model_id: None,
+                        dataset_name: None,
+                        dataset_digest: None,
+                    });
+                }
+                match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
+                    Some(t) => token = t,
+                    None => break,
+                }
+            }
+        }
+        records::collapse(&mut metrics);
+        let inputs = run
+            .pointer("/inputs/dataset_inputs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| {
+                let d = i.get("dataset")?;
+                Some(DatasetInput {
+                    dataset: Dataset {
+                        name: text(d, "name")?,
+                        digest: text(d, "digest")?,
+                        source_type: text(d, "source_type").unwrap_or_default(),
+                        source: text(d, "source").unwrap_or_default(),
+                        schema: text(d, "schema"),
+                        profile: text(d, "profile"),
+                    },
+                    tags: tags(i, "tags"),
+                })
+            })
+            .collect();
+        let outputs = run
+            .pointer("/outputs/model_outputs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| Some((text(o, "model_id")?, int(o, "step").unwrap_or(0))))
+            .collect();
+        let status_raw = text(info, "status").unwrap_or_default();
+        Ok(Run {
+            run_id: run_id.to_string(),
+            experiment_id: experiment_id.to_string(),
+            run_name: text(info, "run_name").unwrap_or_default(),
+            user_id: text(info, "user_id").unwrap_or_default(),
+            status: records::run_status(&status_raw)
+                .ok_or_else(|| SourceError::new(&entity, &self.base, format!("unknown status {status_raw:?}")))?,
+            start_time: int(info, "start_time").unwrap_or(0),
+            end_time: int(info, "end_time"),
+            lifecycle: records::lifecycle(text(info, "lifecycle_stage").as_deref()),
+            params: pairs(data, "params").into_iter().map(|(key, value)| Param { key, value }).collect(),
+            tags: tags(data, "tags"),
+            metrics,
+            inputs,
+            outputs,
+            artifacts: Some(self.run_artifacts(run_id, &entity)?),
+        })
+    }
+
+    fn logged_models(&mut self, experiment_id: &str) -> Result<Vec<Result<LoggedModel>>> {
+        let entity = format!("experiment {experiment_id}");
+        let body = json!({"experiment_ids": [experiment_id], "max_results": 100});
+        let models = match self.pages("/logged-models/search", body, "models", &entity) {
+            Ok(m) => m,
+            // Servers before MLflow 3 have no logged models.
+            Err(e) if e.reason.contains("404") => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        Ok(models
+            .into_iter()
+            .map(|m| {
+                let info = &m["info"];
+                let model_id = text(info, "model_id").unwrap_or_default();
+                let entity = format!("logged model {model_id}");
+                let location = text(info, "artifact_uri").unwrap_or_default();
+                let metrics = m
+                    .pointer("/data/metrics")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|x| {
+                        let point = MetricPoint {
+                            value: x.get("value").and_then(float)?,
+                            timestamp: int(x, "timestamp").unwrap_or(0),
+                            step: int(x, "step").unwrap_or(0),
+                        };
+                        let metric = Metric {
+                            key: text(x, "key")?,
+                            point,
+                            model_id: Some(model_id.clone()),
+                            dataset_name: text(x, "dataset_name"),
+                            dataset_digest: text(x, "dataset_digest"),
+                        };
+                        Some((text(x, "run_id")?, metric))
+                    })
+                    .collect();
+                Ok(LoggedModel {
+                    experiment_id: experiment_id.to_string(),
+                    name: text(info, "name").unwrap_or_default(),
+                    creation_time: int(info, "creation_timestamp_ms").unwrap_or(0),
+                    model_type: text(info, "model_type"),
+                    source_run_id: text(info, "source_run_id"),
+                    status: match text(info, "status").as_deref() {
+                        Some("LOGGED_MODEL_READY") => almanac_core::model::LoggedModelStatus::Ready,
+                        Some("LOGGED_MODEL_UPLOAD_FAILED") => almanac_core::model::LoggedModelStatus::Failed,
+                        _ => almanac_core::model::LoggedModelStatus::Pending,
+                    },
+                    lifecycle: almanac_core::model::LifecycleStage::Active,
+                    params: pairs(&m["data"], "params").into_iter().map(|(key, value)| Param { key, value }).collect(),
+                    tags: tags(info, "tags"),
+                    metrics,
+                    artifacts: self.model_artifacts(&model_id, &location, &entity)?,
+                    model_id,
+                })
+            })
+            .collect())
+    }
+
+    fn registered_models(&mut self) -> Result<Vec<Result<RegisteredModel>>> {
+        let mut models = Vec::new();
+        let mut token = String::new();
+        loop {
+            let mut query = vec![("max_results", "1000")];
+            if !token.is_empty() {
+                query.push(("page_token", token.as_str()));
+            }
+            let page = self.get("/registered-models/search", &query, "registered models")?;
+            models.extend(page.get("registered_models").and_then(Value::as_array).cloned().unwrap_or_default());
+            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
+                Some(t) => token = t,
+                None => break,
+            }
+        }
+        Ok(models
+            .into_iter()
+            .map(|m| {
+                let name = text(&m, "name").unwrap_or_default();
+                let entity = format!("registered model {name}");
+                let filter = format!("name='{}'", name.replace('\'', "\\'"));
+                let versions = self.get(
+                    "/model-versions/search",
+                    &[("filter", filter.as_str()), ("max_results", "10000")],
+                    &entity,
+                )?;
+                let mut versions: Vec<ModelVersion> = versions
+                    .get("model_versions")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|v| {
+                        Some(ModelVersion {
+                            version: int(v, "version")?,
+                            creation_time: int(v, "creation_timestamp").unwrap_or(0),
+                            description: text(v, "description").filter(|d| !d.is_empty()),
+                            current_stage: text(v, "current_stage").unwrap_or_else(|| "None".into()),
+                            source: text(v, "source").unwrap_or_default(),
+                            storage_location: text(v, "storage_location"),
+                            run_id: text(v, "run_id").filter(|r| !r.is_empty()),
+                            run_link: text(v, "run_link").filter(|r| !r.is_empty()),
+                            model_id: text(v, "model_id").filter(|r| !r.is_empty()),
+                            tags: tags(v, "tags"),
+                        })
+                    })
+                    .collect();
+                versions.sort_by_key(|v| v.version);
+                let aliases = m
+                    .get("aliases")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|a| Some((text(a, "alias")?, int(a, "version")?)))
+                    .collect();
+                Ok(RegisteredModel {
+                    creation_time: int(&m, "creation_timestamp").unwrap_or(0),
+                    description: text(&m, "description").filter(|d| !d.is_empty()),
+                    tags: tags(&m, "tags"),
+                    aliases,
+                    versions,
+                    name,
+                })
+            })
+            .collect())
+    }
+}
