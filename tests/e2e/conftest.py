@@ -4,6 +4,7 @@
 import os
 import shutil
 import signal
+import sys
 import socket
 import subprocess
 import tempfile
@@ -101,3 +102,23 @@ def experiment(client, request):
     exp_id = client.create_experiment(name)
     mlflow.set_experiment(experiment_id=exp_id)
     return exp_id
+
+
+def start_mlflow_server(root):
+    """The real `mlflow server` on a SQLite store, proxying artifacts."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{root}/server.db",
+         "--artifacts-destination", str(root / "server-artifacts"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            if requests.get(f"{uri}/health", timeout=1).ok:
+                return proc, uri
+        except requests.ConnectionError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError("mlflow server did not start")

@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import mlflow
@@ -19,7 +18,7 @@ import requests
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 
-from conftest import Server, almanac_bin, free_port
+from conftest import Server, almanac_bin, start_mlflow_server
 
 os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"
 HERE = Path(__file__).parent
@@ -33,26 +32,6 @@ def make_history(uri, artifact_root):
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def start_mlflow_server(root):
-    """The real `mlflow server` on a SQLite store, proxying artifacts."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", f"sqlite:///{root}/server.db",
-         "--artifacts-destination", str(root / "server-artifacts"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
-    )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        try:
-            if requests.get(f"{uri}/health", timeout=1).ok:
-                return proc, uri
-        except requests.ConnectionError:
-            time.sleep(0.3)
-    proc.kill()
-    raise RuntimeError("mlflow server did not start")
 
 
 @pytest.fixture(scope="module", params=["file", "sqlite", "server"])

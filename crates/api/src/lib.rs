@@ -8,6 +8,7 @@
 mod artifacts;
 mod bundle;
 mod env;
+mod export;
 mod import;
 mod models;
 mod paging;
@@ -24,6 +25,7 @@ pub use almanac_store::{Store, StoreError};
 pub use artifacts::{ArtifactListing, GcReport, proxied_path};
 pub use bundle::{BundleContents, BundleSummary};
 pub use env::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock};
+pub use export::{ExportEvent, ExportSummary};
 pub use import::{ImportEvent, ImportOptions, ImportSummary};
 pub use models::{CreateLoggedModel, SearchLoggedModels};
 pub use paging::Page;

@@ -71,6 +71,9 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Send history to other tools.
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// Move experiments between machines with no network: one file.
     #[command(subcommand)]
     Bundle(BundleCommand),
@@ -116,6 +119,29 @@ enum BundleCommand {
     /// sync would merge it, never conflicting. Applying it twice changes
     /// nothing. Its runs go out with your next `almanac sync`.
     Apply { file: PathBuf },
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// Push this store, or chosen experiments, to a running MLflow server
+    /// through its REST API: experiments, runs with full metric histories,
+    /// datasets, artifacts, logged models and the model registry.
+    ///
+    /// MLflow assigns its own run ids; each exported run carries its Almanac
+    /// id in the tag `almanac.run_id` (logged models `almanac.model_id`,
+    /// versions `almanac.version`), so exporting again sends only what is
+    /// new. The server must proxy artifacts (`mlflow server` does by default).
+    #[command(after_help = "Examples:
+  almanac export mlflow http://mlflow.internal:5000
+  almanac export mlflow http://127.0.0.1:5000 --experiment churn")]
+    Mlflow {
+        /// The MLflow server, e.g. http://127.0.0.1:5000.
+        url: String,
+        /// Only this experiment (by name); repeat for several. The registry
+        /// goes only when no experiment is chosen.
+        #[arg(long = "experiment", value_name = "NAME")]
+        experiments: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -212,6 +238,7 @@ fn main() -> Result<()> {
         Command::Remote(cmd) => remote(store, cmd),
         Command::Sync { name, status } => sync(store, name, status),
         Command::Bundle(cmd) => bundle(store, cmd),
+        Command::Export(ExportCommand::Mlflow { url, experiments }) => export_mlflow(store, &url, &experiments),
         Command::Import(ImportCommand::Mlflow { source, experiments, dry_run }) => {
             import_mlflow(store, &source, experiments, dry_run)
         }
@@ -342,6 +369,39 @@ fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
     }
     if failed > 0 {
         bail!("{failed} sync(s) failed; local work is safe and will go out with the next sync");
+    }
+    Ok(())
+}
+
+fn export_mlflow(store: PathBuf, url: &str, experiments: &[String]) -> Result<()> {
+    let target = almanac_api::mlflow::MlflowServer::connect(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = open_app(&store)?;
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} runs, {eta} left")
+            .context("progress template")?
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("exporting to {}", target.describe()));
+    let summary = api(app.export_mlflow(&target, experiments, &mut |event| match event {
+        almanac_api::ExportEvent::Counted { runs } => bar.set_length(runs),
+        almanac_api::ExportEvent::RunDone => bar.inc(1),
+        almanac_api::ExportEvent::Registry => bar.set_message("exporting the model registry"),
+    }))?;
+    bar.finish_and_clear();
+    let s = &summary;
+    println!("exported to {}:", target.describe());
+    println!("  experiments:       {} new", s.experiments_created);
+    println!("  runs:              {} new, {} updated, {} unchanged", s.runs_created, s.runs_updated, s.runs_unchanged);
+    println!("  metric points:     {}", s.metric_points);
+    println!("  artifact files:    {}", s.artifact_files);
+    println!("  logged models:     {} new", s.logged_models_created);
+    println!("  registered models: {} new, {} new versions", s.registered_models_created, s.model_versions_created);
+    if !s.problems.is_empty() {
+        eprintln!("{} record(s) could not be exported; the rest was:", s.problems.len());
+        for p in &s.problems {
+            eprintln!("  {p}");
+        }
+        bail!("export finished with {} problem(s)", s.problems.len());
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ mod filestore;
 mod records;
 mod rest;
 mod sqlite;
+mod target;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ pub use filestore::FileStore;
 pub use records::*;
 pub use rest::RestServer;
 pub use sqlite::SqliteStore;
+pub use target::{MODEL_ORIGIN_TAG, MlflowServer, RUN_ORIGIN_TAG, RemoteRun, VERSION_ORIGIN_TAG};
 
 /// Something wrong with one record of the source, or with the source itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

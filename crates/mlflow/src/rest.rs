@@ -15,12 +15,64 @@ use crate::{Result, Source, SourceError};
 pub struct RestServer {
     base: String,
     http: reqwest::blocking::Client,
+    api: Http,
     /// Runs as the search returned them, by id, until read.
     runs: HashMap<String, Value>,
     scratch: tempfile::TempDir,
 }
 
-fn text(v: &Value, key: &str) -> Option<String> {
+/// MLflow's REST API at one base URL: JSON in, JSON out, errors that name
+/// the call and carry the server's message.
+pub(crate) struct Http {
+    pub(crate) base: String,
+    pub(crate) client: reqwest::blocking::Client,
+}
+
+impl Http {
+    pub(crate) fn new(base: &str) -> Result<Http> {
+        let base = base.trim_end_matches('/').to_string();
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(600))
+            .build()
+            .map_err(|e| SourceError::new("server", &base, e))?;
+        Ok(Http { base, client })
+    }
+
+    pub(crate) fn answer(
+        &self,
+        r: reqwest::Result<reqwest::blocking::Response>,
+        entity: &str,
+        what: &str,
+    ) -> Result<Value> {
+        let fail = |reason: String| SourceError::new(entity, format!("{}{what}", self.base), reason);
+        let r = r.map_err(|e| fail(e.to_string()))?;
+        let status = r.status();
+        let body: Value = r.json().unwrap_or(Value::Null);
+        if !status.is_success() {
+            let code = text(&body, "error_code").unwrap_or_default();
+            return Err(fail(format!("{status} {code}: {}", text(&body, "message").unwrap_or_default())));
+        }
+        Ok(body)
+    }
+
+    pub(crate) fn post(&self, path: &str, body: &Value, entity: &str) -> Result<Value> {
+        let url = format!("{}/api/2.0/mlflow{path}", self.base);
+        self.answer(self.client.post(url).json(body).send(), entity, path)
+    }
+
+    pub(crate) fn patch(&self, path: &str, body: &Value, entity: &str) -> Result<Value> {
+        let url = format!("{}/api/2.0/mlflow{path}", self.base);
+        self.answer(self.client.patch(url).json(body).send(), entity, path)
+    }
+
+    pub(crate) fn get(&self, path: &str, query: &[(&str, &str)], entity: &str) -> Result<Value> {
+        let url = format!("{}/api/2.0/mlflow{path}", self.base);
+        self.answer(self.client.get(url).query(query).send(), entity, path)
+    }
+}
+
+pub(crate) fn text(v: &Value, key: &str) -> Option<String> {
     match v.get(key)? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -28,7 +80,7 @@ fn text(v: &Value, key: &str) -> Option<String> {
     }
 }
 
-fn int(v: &Value, key: &str) -> Option<i64> {
+pub(crate) fn int(v: &Value, key: &str) -> Option<i64> {
     match v.get(key)? {
         Value::Number(n) => n.as_i64(),
         Value::String(s) => s.parse().ok(),
@@ -65,14 +117,10 @@ fn tags(v: &Value, key: &str) -> Vec<Tag> {
 impl RestServer {
     /// Connects to the server at `base` and checks that it answers MLflow's API.
     pub fn open(base: &str) -> Result<RestServer> {
-        let base = base.trim_end_matches('/').to_string();
-        let http = reqwest::blocking::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(300))
-            .build()
-            .map_err(|e| SourceError::new("source", &base, e))?;
-        let scratch = tempfile::tempdir().map_err(|e| SourceError::new("source", &base, e))?;
-        let server = RestServer { base, http, runs: HashMap::new(), scratch };
+        let api = Http::new(base)?;
+        let scratch = tempfile::tempdir().map_err(|e| SourceError::new("source", &api.base, e))?;
+        let server =
+            RestServer { base: api.base.clone(), http: api.client.clone(), api, runs: HashMap::new(), scratch };
         server.post("/experiments/search", &json!({"max_results": 1}), "source").map_err(|e| {
             SourceError::new("source", &server.base, format!("not an MLflow server, or unreachable: {}", e.reason))
         })?;
@@ -80,24 +128,15 @@ impl RestServer {
     }
 
     fn answer(&self, r: reqwest::Result<reqwest::blocking::Response>, entity: &str, what: &str) -> Result<Value> {
-        let fail = |reason: String| SourceError::new(entity, format!("{}{what}", self.base), reason);
-        let r = r.map_err(|e| fail(e.to_string()))?;
-        let status = r.status();
-        let body: Value = r.json().unwrap_or(Value::Null);
-        if !status.is_success() {
-            return Err(fail(format!("{status}: {}", text(&body, "message").unwrap_or_default())));
-        }
-        Ok(body)
+        self.api.answer(r, entity, what)
     }
 
     fn post(&self, path: &str, body: &Value, entity: &str) -> Result<Value> {
-        let url = format!("{}/api/2.0/mlflow{path}", self.base);
-        self.answer(self.http.post(url).json(body).send(), entity, path)
+        self.api.post(path, body, entity)
     }
 
     fn get(&self, path: &str, query: &[(&str, &str)], entity: &str) -> Result<Value> {
-        let url = format!("{}/api/2.0/mlflow{path}", self.base);
-        self.answer(self.http.get(url).query(query).send(), entity, path)
+        self.api.get(path, query, entity)
     }
 
     /// Every page of a listing.

@@ -1,0 +1,88 @@
+"""`almanac export mlflow`: a store pushed to the real `mlflow server`, read
+back with the mlflow client, then exported again without duplicates."""
+
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import mlflow
+from mlflow import MlflowClient
+
+from conftest import Server, almanac_bin, start_mlflow_server
+from test_import import make_history, view
+
+
+def export(store, url, *extra):
+    return subprocess.run([almanac_bin(), "--store", str(store), "export", "mlflow", url, *extra],
+                          capture_output=True, text=True, timeout=600)
+
+
+def by_origin(runs):
+    """A view of MLflow's copies keyed by the Almanac run they came from,
+    with the ids MLflow chose mapped back to Almanac's."""
+    back = {rid: r["tags"]["almanac.run_id"] for rid, r in runs.items()}
+    out = {}
+    for rid, r in runs.items():
+        tags = {k: v for k, v in r["tags"].items() if k != "almanac.run_id"}
+        if "mlflow.parentRunId" in tags:
+            tags["mlflow.parentRunId"] = back.get(tags["mlflow.parentRunId"], tags["mlflow.parentRunId"])
+        out[back[rid]] = {**r, "tags": tags}
+    return out
+
+
+def test_export_to_a_real_mlflow_server_reads_back_and_is_idempotent(tmp_path):
+    root = Path(tempfile.mkdtemp(prefix="export-"))
+    proc, mlflow_uri = start_mlflow_server(root)
+    almanac = Server(tmp_path / "store").start()
+    try:
+        made = make_history(almanac.uri, "")
+        ours, _ = view(almanac.uri)
+
+        first = export(almanac.store, mlflow_uri)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "runs:              8 new" in first.stdout, first.stdout
+
+        theirs, registry = view(mlflow_uri)
+        theirs = by_origin(theirs)
+        assert set(theirs) == set(ours)
+        for rid, expected in ours.items():
+            for field in ("name", "status", "times", "lifecycle", "params", "tags", "metrics", "datasets", "artifacts"):
+                assert theirs[rid][field] == expected[field], f"run {rid} field {field}"
+        assert len(registry["versions"]) == 2 and registry["aliases"] == {"champion": "1"}
+        assert registry["tags"] == {"owner": "ml"}
+
+        # The model the registry names loads from MLflow and predicts as before.
+        mlflow.set_tracking_uri(mlflow_uri)
+        mlflow.set_registry_uri(mlflow_uri)
+        model = mlflow.pyfunc.load_model("models:/churn-model@champion")
+        assert list(model.predict([[5.0]])) == [10.0]
+
+        again = export(almanac.store, mlflow_uri)
+        assert again.returncode == 0, again.stderr
+        assert "runs:              0 new, 0 updated, 8 unchanged" in again.stdout, again.stdout
+        assert "0 new versions" in again.stdout, again.stdout
+
+        # New work goes out alone; an edit to an exported run goes out too.
+        client = MlflowClient(almanac.uri)
+        exp = client.get_experiment_by_name("vision")
+        late = client.create_run(exp.experiment_id, run_name="late")
+        client.log_metric(late.info.run_id, "loss", 0.5, step=1)
+        client.set_terminated(late.info.run_id)
+        client.set_tag(made["runs"][0], "reviewed", "yes")
+        third = export(almanac.store, mlflow_uri, "--experiment", "vision", "--experiment", "churn")
+        assert "runs:              1 new, 1 updated, 7 unchanged" in third.stdout, third.stdout
+        remote = MlflowClient(mlflow_uri)
+        found = remote.search_runs(
+            [remote.get_experiment_by_name("churn").experiment_id],
+            filter_string=f"tags.`almanac.run_id` = '{made['runs'][0]}'",
+        )
+        assert found[0].data.tags["reviewed"] == "yes"
+
+        bad = export(almanac.store, "http://127.0.0.1:9")
+        assert bad.returncode != 0 and "unreachable" in bad.stderr, bad.stderr
+    finally:
+        almanac.stop()
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
