@@ -62,4 +62,6 @@ v1 = client.create_model_version(
 v2 = client.create_model_version("churn-model", f"runs:/{made['model_run']}/model", run_id=made["model_run"])
 client.set_registered_model_alias("churn-model", "champion", v1.version)
 client.set_model_version_tag("churn-model", v2.version, "validated", "yes")
+mlflow.genai.register_prompt(name="greeting", template="Hello {{name}}", commit_message="first")
+mlflow.genai.register_prompt(name="greeting", template="Hi {{name}}!")
 print(json.dumps(made))

@@ -57,6 +57,7 @@ def test_export_to_a_real_mlflow_server_reads_back_and_is_idempotent(tmp_path):
         mlflow.set_registry_uri(mlflow_uri)
         model = mlflow.pyfunc.load_model("models:/churn-model@champion")
         assert list(model.predict([[5.0]])) == [10.0]
+        assert mlflow.genai.load_prompt("prompts:/greeting/2").template == "Hi {{name}}!"
 
         again = export(almanac.store, mlflow_uri)
         assert again.returncode == 0, again.stderr

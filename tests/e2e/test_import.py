@@ -143,6 +143,8 @@ def test_import_reads_back_exactly_what_mlflow_reads(source, tmp_path):
         mlflow.set_registry_uri(server.uri)
         model = mlflow.pyfunc.load_model("models:/churn-model@champion")
         assert list(model.predict([[5.0]])) == pytest.approx([10.0])
+        assert mlflow.genai.load_prompt("prompts:/greeting/1").template == "Hello {{name}}"
+        assert mlflow.genai.load_prompt("prompts:/greeting/2").template == "Hi {{name}}!"
         logged = MlflowClient(server.uri).get_logged_model(source["made"]["model_id"])
         assert logged.name == "model" and logged.source_run_id == source["made"]["model_run"]
     finally:
@@ -155,16 +157,32 @@ def test_import_reads_back_exactly_what_mlflow_reads(source, tmp_path):
     assert "runs:              0 new, 0 updated, 8 unchanged" in again.stdout, again.stdout
     assert journal_size(store) == before
 
-    # A run added to the source later comes in alone.
+    # A run added to the source later comes in alone; an edit made at the
+    # source since comes in; an edit made here since is kept.
     src = MlflowClient(tracking_uri=source["uri"])
+    first_run, second_run = source["made"]["runs"][:2]
+    src.set_tag(first_run, "stage", "prod")
+    server = Server(store).start()
+    MlflowClient(server.uri).set_tag(second_run, "stage", "reviewed here")
+    server.stop()
     exp = src.get_experiment_by_name("churn")
     late = src.create_run(exp.experiment_id, run_name="late")
     src.log_metric(late.info.run_id, "loss", 0.125, step=3)
     src.set_terminated(late.info.run_id)
     third = import_into(store, source["arg"])
-    assert "runs:              1 new, 0 updated, 8 unchanged" in third.stdout, third.stdout
+    assert "runs:              1 new, 1 updated, 7 unchanged" in third.stdout, third.stdout
+    server = Server(store).start()
+    try:
+        client = MlflowClient(server.uri)
+        assert client.get_run(first_run).data.tags["stage"] == "prod"
+        assert client.get_run(second_run).data.tags["stage"] == "reviewed here"
+    finally:
+        server.stop()
     dry = import_into(store, source["arg"], "--dry-run")
     assert "would import" in dry.stdout and "0 new, 0 updated, 9 unchanged" in dry.stdout, dry.stdout
+    before = journal_size(store)
+    import_into(store, source["arg"], "--dry-run")
+    assert journal_size(store) == before
 
 
 def test_a_corrupt_file_store_imports_the_rest_and_names_what_it_skipped(tmp_path):

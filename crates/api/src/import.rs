@@ -59,6 +59,55 @@ pub struct ImportSummary {
     pub problems: Vec<String>,
 }
 
+/// Three-way decisions for fields both the source and this store may have
+/// changed since the last import: a field is written when the source holds
+/// a value the last import did not bring, and left alone when only the
+/// local side changed it. So a re-import brings the team's MLflow edits and
+/// keeps the edits made here.
+struct Marks<'a> {
+    app: &'a App,
+    source: &'a str,
+    pending: Vec<(String, String)>,
+}
+
+impl<'a> Marks<'a> {
+    fn new(app: &'a App, source: &'a str) -> Marks<'a> {
+        Marks { app, source, pending: Vec::new() }
+    }
+
+    /// Whether to write the source's `value` for `field`, here `local`.
+    fn wants(&mut self, field: String, value: &str, local: Option<&str>) -> Result<bool> {
+        if local == Some(value) {
+            self.pending.push((field, value.to_string()));
+            return Ok(false);
+        }
+        let last = self.app.store().import_mark(self.source, &field)?;
+        let changed_at_source = last.as_deref() != Some(value);
+        self.pending.push((field, value.to_string()));
+        Ok(changed_at_source)
+    }
+
+    /// The tags of `source` to write over `local`, for entity `entity`.
+    fn tags(&mut self, entity: &str, source: &[Tag], local: &[Tag]) -> Result<Vec<Tag>> {
+        let have: HashMap<&str, &str> = local.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
+        let mut out = Vec::new();
+        for tag in source {
+            if self.wants(format!("{entity}\ttag\t{}", tag.key), &tag.value, have.get(tag.key.as_str()).copied())? {
+                out.push(tag.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records what was brought, once it is written.
+    fn commit(self, dry_run: bool) -> Result<()> {
+        if !dry_run && !self.pending.is_empty() {
+            self.app.store().set_import_marks(self.source, &self.pending)?;
+        }
+        Ok(())
+    }
+}
+
 /// The artifact root of a run inside experiment `experiment_id`.
 fn run_artifact_root(experiment_id: &str, run_id: &str) -> String {
     format!("{experiment_id}/{run_id}/artifacts")
@@ -113,6 +162,7 @@ impl App {
         progress: &mut dyn FnMut(ImportEvent),
     ) -> Result<ImportSummary> {
         let mut summary = ImportSummary::default();
+        let origin = source.describe();
         let experiments = source.experiments().map_err(source_error)?;
         for wanted in &options.experiments {
             if !experiments.iter().any(|e| &e.name == wanted) {
@@ -139,7 +189,7 @@ impl App {
         // Logged models' storage, for registry versions that point at them.
         let mut model_locations: HashMap<String, String> = HashMap::new();
         for (experiment, run_ids) in chosen.iter().zip(runs_by_experiment) {
-            let target = match self.import_experiment(experiment, options.dry_run, &mut summary) {
+            let target = match self.import_experiment(experiment, &origin, options.dry_run, &mut summary) {
                 Ok(t) => t,
                 Err(e) => {
                     summary.problems.push(format!("experiment {} ({}): {}", experiment.id, experiment.name, e.message));
@@ -167,7 +217,7 @@ impl App {
             for run_id in run_ids {
                 let outcome = source.run(&experiment.id, &run_id).map_err(|e| e.to_string()).and_then(|run| {
                     let linked = model_metrics.remove(&run_id).unwrap_or_default();
-                    self.import_run(&run, &target, linked, options.dry_run, &mut summary)
+                    self.import_run(&run, &target, linked, &origin, options.dry_run, &mut summary)
                         .map_err(|e| format!("run {run_id}: {}", e.message))
                 });
                 if let Err(problem) = outcome {
@@ -182,9 +232,13 @@ impl App {
             for model in source.registered_models().map_err(source_error)? {
                 match model {
                     Ok(model) => {
-                        if let Err(e) =
-                            self.import_registered_model(&model, &model_locations, options.dry_run, &mut summary)
-                        {
+                        if let Err(e) = self.import_registered_model(
+                            &model,
+                            &model_locations,
+                            &origin,
+                            options.dry_run,
+                            &mut summary,
+                        ) {
                             summary.problems.push(format!("registered model {}: {}", model.name, e.message));
                         }
                     }
@@ -197,18 +251,22 @@ impl App {
 
     /// The store's experiment for a source experiment: the default one, one
     /// of the same name, or a new one. Records the source id as an alias.
-    fn import_experiment(&self, e: &SourceExperiment, dry_run: bool, summary: &mut ImportSummary) -> Result<String> {
+    fn import_experiment(
+        &self,
+        e: &SourceExperiment,
+        origin: &str,
+        dry_run: bool,
+        summary: &mut ImportSummary,
+    ) -> Result<String> {
         let mut ops = Vec::new();
+        let mut marks = Marks::new(self, origin);
         let target = if e.id == "0" && e.name == "Default" {
             summary.experiments_matched += 1;
             "0".to_string()
         } else if let Some(existing) = self.store().experiment_by_name(&e.name)? {
             summary.experiments_matched += 1;
-            let have: HashMap<&str, &str> = existing.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
-            for tag in &e.tags {
-                if have.get(tag.key.as_str()) != Some(&tag.value.as_str()) {
-                    ops.push(Op::SetExperimentTag { experiment_id: existing.experiment_id.clone(), tag: tag.clone() });
-                }
+            for tag in marks.tags(&format!("experiment {}", e.id), &e.tags, &existing.tags)? {
+                ops.push(Op::SetExperimentTag { experiment_id: existing.experiment_id.clone(), tag });
             }
             existing.experiment_id
         } else {
@@ -221,6 +279,7 @@ impl App {
                 creation_time: e.creation_time,
                 tags: e.tags.clone(),
             });
+            marks.tags(&format!("experiment {}", e.id), &e.tags, &[])?;
             if e.lifecycle == LifecycleStage::Deleted {
                 ops.push(Op::SetExperimentLifecycle { experiment_id: id.clone(), stage: LifecycleStage::Deleted });
             }
@@ -233,6 +292,7 @@ impl App {
         if !dry_run && !ops.is_empty() {
             self.store().write_all(&self.ctx(), ops)?;
         }
+        marks.commit(dry_run)?;
         Ok(target)
     }
 
@@ -312,9 +372,12 @@ impl App {
         run: &SourceRun,
         experiment_id: &str,
         model_metrics: Vec<Metric>,
+        origin: &str,
         dry_run: bool,
         summary: &mut ImportSummary,
     ) -> Result<()> {
+        let mut marks = Marks::new(self, origin);
+        let entity = format!("run {}", run.run_id);
         if !ids::is_valid_run_id(&run.run_id) {
             return Err(almanac_core::Error::invalid(format!("'{}' is not a run id", run.run_id)).into());
         }
@@ -337,6 +400,7 @@ impl App {
                     artifact_uri: format!("mlflow-artifacts:/{root}"),
                     tags: run.tags.clone(),
                 });
+                marks.tags(&entity, &run.tags, &[])?;
                 ops.push(Op::LogBatch {
                     run_id: run.run_id.clone(),
                     metrics: vec![],
@@ -349,9 +413,7 @@ impl App {
                 let params: HashSet<&str> = have.params.iter().map(|p| p.key.as_str()).collect();
                 let missing_params: Vec<_> =
                     run.params.iter().filter(|p| !params.contains(p.key.as_str())).cloned().collect();
-                let tags: HashMap<&str, &str> = have.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
-                let changed_tags: Vec<Tag> =
-                    run.tags.iter().filter(|t| tags.get(t.key.as_str()) != Some(&t.value.as_str())).cloned().collect();
+                let changed_tags = marks.tags(&entity, &run.tags, &have.tags)?;
                 if !missing_params.is_empty() || !changed_tags.is_empty() {
                     ops.push(Op::LogBatch {
                         run_id: run.run_id.clone(),
@@ -408,12 +470,16 @@ impl App {
             Some(e) => (e.info.status, e.info.end_time, e.info.run_name.as_str()),
             None => (RunStatus::Running, None, run.run_name.as_str()),
         };
-        if status != run.status || end_time != run.end_time || name != run.run_name {
+        let end_text = |t: Option<i64>| t.map(|t| t.to_string()).unwrap_or_default();
+        let new_status = marks.wants(format!("{entity}\tstatus"), run.status.as_str(), Some(status.as_str()))?;
+        let new_end = marks.wants(format!("{entity}\tend"), &end_text(run.end_time), Some(&end_text(end_time)))?;
+        let new_name = existing.is_some() && marks.wants(format!("{entity}\tname"), &run.run_name, Some(name))?;
+        if new_status || new_end || new_name {
             ops.push(Op::UpdateRun {
                 run_id: run.run_id.clone(),
-                status: (status != run.status).then_some(run.status),
-                end_time: if end_time != run.end_time { run.end_time } else { None },
-                run_name: (name != run.run_name).then(|| run.run_name.clone()),
+                status: new_status.then_some(run.status),
+                end_time: if new_end { run.end_time } else { None },
+                run_name: new_name.then(|| run.run_name.clone()),
             });
         }
         if let Some(dir) = &run.artifacts
@@ -422,7 +488,7 @@ impl App {
             ops.extend(self.stage_artifacts(dir, &root, dry_run, summary)?);
         }
         let stage = existing.as_ref().map_or(LifecycleStage::Active, |e| e.info.lifecycle_stage);
-        if stage != run.lifecycle {
+        if marks.wants(format!("{entity}\tlifecycle"), run.lifecycle.as_str(), Some(stage.as_str()))? {
             ops.push(Op::SetRunLifecycle { run_id: run.run_id.clone(), stage: run.lifecycle });
         }
         match (&existing, ops.is_empty()) {
@@ -433,18 +499,21 @@ impl App {
         if !dry_run && !ops.is_empty() {
             self.store().write_all(&self.ctx(), ops)?;
         }
-        Ok(())
+        marks.commit(dry_run)
     }
 
     fn import_registered_model(
         &self,
         m: &almanac_mlflow::RegisteredModel,
         model_locations: &HashMap<String, String>,
+        origin: &str,
         dry_run: bool,
         summary: &mut ImportSummary,
     ) -> Result<()> {
         almanac_core::registry::validate_model_name(&m.name)?;
         let mut ops = Vec::new();
+        let mut marks = Marks::new(self, origin);
+        let entity = format!("registered model {}", m.name);
         let existing = self.store().registered_model(&m.name).ok();
         match &existing {
             None => {
@@ -455,13 +524,11 @@ impl App {
                     description: m.description.clone().filter(|d| !d.is_empty()),
                     tags: m.tags.clone(),
                 });
+                marks.tags(&entity, &m.tags, &[])?;
             }
             Some(have) => {
-                let tags: HashMap<&str, &str> = have.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
-                for tag in &m.tags {
-                    if tags.get(tag.key.as_str()) != Some(&tag.value.as_str()) {
-                        ops.push(Op::SetRegisteredModelTag { name: m.name.clone(), tag: tag.clone() });
-                    }
+                for tag in marks.tags(&entity, &m.tags, &have.tags)? {
+                    ops.push(Op::SetRegisteredModelTag { name: m.name.clone(), tag });
                 }
             }
         }
@@ -488,6 +555,7 @@ impl App {
                         model_id: v.model_id.clone(),
                         tags: v.tags.clone(),
                     });
+                    marks.tags(&format!("{entity} version {}", v.version), &v.tags, &[])?;
                     if v.current_stage != "None" {
                         ops.push(Op::TransitionModelVersionStage {
                             name: m.name.clone(),
@@ -499,23 +567,20 @@ impl App {
                     }
                 }
                 Some(have) => {
-                    let tags: HashMap<&str, &str> =
-                        have.tags.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect();
-                    for tag in &v.tags {
-                        if tags.get(tag.key.as_str()) != Some(&tag.value.as_str()) {
-                            ops.push(Op::SetModelVersionTag {
-                                name: m.name.clone(),
-                                version: v.version,
-                                tag: tag.clone(),
-                                version_op: None,
-                            });
-                        }
+                    for tag in marks.tags(&format!("{entity} version {}", v.version), &v.tags, &have.tags)? {
+                        ops.push(Op::SetModelVersionTag {
+                            name: m.name.clone(),
+                            version: v.version,
+                            tag,
+                            version_op: None,
+                        });
                     }
                 }
             }
         }
         for (alias, version) in &m.aliases {
-            if self.store().alias_version(&m.name, alias).ok().flatten() != Some(*version) {
+            let here = self.store().alias_version(&m.name, alias).ok().flatten().map(|v| v.to_string());
+            if marks.wants(format!("{entity}\talias\t{alias}"), &version.to_string(), here.as_deref())? {
                 ops.push(Op::SetRegisteredModelAlias {
                     name: m.name.clone(),
                     alias: alias.clone(),
@@ -527,7 +592,7 @@ impl App {
         if !dry_run && !ops.is_empty() {
             self.store().write_all(&self.ctx(), ops)?;
         }
-        Ok(())
+        marks.commit(dry_run)
     }
 }
 

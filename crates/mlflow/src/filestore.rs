@@ -39,7 +39,9 @@ impl FileStore {
                 "not an MLflow file store: no experiment folders with a meta.yaml",
             ));
         }
-        Ok(FileStore { root: root.to_path_buf() })
+        // The canonical path names the source the same way every time, so
+        // a re-import recognizes what it brought before.
+        Ok(FileStore { root: root.canonicalize().unwrap_or_else(|_| root.to_path_buf()) })
     }
 
     fn experiment_dir(&self, id: &str) -> PathBuf {

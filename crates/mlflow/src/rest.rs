@@ -70,6 +70,23 @@ impl Http {
         let url = format!("{}/api/2.0/mlflow{path}", self.base);
         self.answer(self.client.get(url).query(query).send(), entity, path)
     }
+
+    /// Every version of a registered model. A plain search hides prompt
+    /// versions, so they are asked for separately.
+    pub(crate) fn model_versions(&self, name: &str, entity: &str) -> Result<Vec<Value>> {
+        let by_name = format!("name='{}'", name.replace('\'', "\\'"));
+        let mut found: Vec<Value> = Vec::new();
+        for filter in [by_name.clone(), format!("{by_name} AND tags.`mlflow.prompt.is_prompt` = 'true'")] {
+            let page =
+                self.get("/model-versions/search", &[("filter", filter.as_str()), ("max_results", "10000")], entity)?;
+            for v in page.get("model_versions").and_then(Value::as_array).into_iter().flatten() {
+                if !found.iter().any(|x| x.get("version") == v.get("version")) {
+                    found.push(v.clone());
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 pub(crate) fn text(v: &Value, key: &str) -> Option<String> {
@@ -406,17 +423,28 @@ impl Source for RestServer {
 
     fn registered_models(&mut self) -> Result<Vec<Result<RegisteredModel>>> {
         let mut models = Vec::new();
-        let mut token = String::new();
-        loop {
-            let mut query = vec![("max_results", "1000")];
-            if !token.is_empty() {
-                query.push(("page_token", token.as_str()));
-            }
-            let page = self.get("/registered-models/search", &query, "registered models")?;
-            models.extend(page.get("registered_models").and_then(Value::as_array).cloned().unwrap_or_default());
-            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
-                Some(t) => token = t,
-                None => break,
+        // A plain search hides prompts (registered models tagged as such):
+        // ask for them separately.
+        for filter in ["", "tags.`mlflow.prompt.is_prompt` = 'true'"] {
+            let mut token = String::new();
+            loop {
+                let mut query = vec![("max_results", "1000")];
+                if !filter.is_empty() {
+                    query.push(("filter", filter));
+                }
+                if !token.is_empty() {
+                    query.push(("page_token", token.as_str()));
+                }
+                let page = self.get("/registered-models/search", &query, "registered models")?;
+                for m in page.get("registered_models").and_then(Value::as_array).into_iter().flatten() {
+                    if !models.iter().any(|x: &Value| x.get("name") == m.get("name")) {
+                        models.push(m.clone());
+                    }
+                }
+                match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
+                    Some(t) => token = t,
+                    None => break,
+                }
             }
         }
         Ok(models
@@ -424,17 +452,9 @@ impl Source for RestServer {
             .map(|m| {
                 let name = text(&m, "name").unwrap_or_default();
                 let entity = format!("registered model {name}");
-                let filter = format!("name='{}'", name.replace('\'', "\\'"));
-                let versions = self.get(
-                    "/model-versions/search",
-                    &[("filter", filter.as_str()), ("max_results", "10000")],
-                    &entity,
-                )?;
-                let mut versions: Vec<ModelVersion> = versions
-                    .get("model_versions")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
+                let found = self.api.model_versions(&name, &entity)?;
+                let mut versions: Vec<ModelVersion> = found
+                    .iter()
                     .filter_map(|v| {
                         Some(ModelVersion {
                             version: int(v, "version")?,

@@ -15,7 +15,7 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        let location = path.display().to_string();
+        let location = path.canonicalize().unwrap_or_else(|_| path.to_path_buf()).display().to_string();
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
                 .map_err(|e| SourceError::new("source", &location, e))?;

@@ -349,17 +349,10 @@ impl MlflowServer {
             .flatten()
             .filter_map(|a| Some((text(a, "alias")?, int(a, "version")?)))
             .collect();
-        let filter = format!("name='{}'", name.replace('\'', "\\'"));
-        let found = self.api.get(
-            "/model-versions/search",
-            &[("filter", filter.as_str()), ("max_results", "10000")],
-            &entity,
-        )?;
-        let versions = found
-            .get("model_versions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let versions = self
+            .api
+            .model_versions(name, &entity)?
+            .iter()
             .filter_map(|v| Some((map_of(v, "tags").get(VERSION_ORIGIN_TAG)?.parse().ok()?, int(v, "version")?)))
             .collect();
         Ok(Some((map_of(&model, "tags"), aliases, versions)))

@@ -291,6 +291,31 @@ impl Store {
         })
     }
 
+    /// The value an import from `source` last brought for `field`.
+    pub fn import_mark(&self, source: &str, field: &str) -> Result<Option<String>> {
+        self.with_reader(|c| {
+            Ok(c.prepare_cached("SELECT value FROM import_marks WHERE source = ?1 AND field = ?2")?
+                .query_row(params![source, field], |r| r.get(0))
+                .optional()?)
+        })
+    }
+
+    pub fn set_import_marks(&self, source: &str, marks: &[(String, String)]) -> Result<()> {
+        let mut conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO import_marks(source, field, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(source, field) DO UPDATE SET value = excluded.value",
+            )?;
+            for (field, value) in marks {
+                stmt.execute(params![source, field, value])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Why the fold refused an op, if it did.
     pub fn refusal(&self, op_id: &str) -> Result<Option<String>> {
         self.with_reader(|c| {

@@ -289,6 +289,17 @@ const MIGRATIONS: &[&str] = &[
         position INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 10: what an import last brought for each field, per source: a
+    // re-import writes a field only when the source changed it since, so a
+    // local edit made after an import is not overwritten. Local, not synced.
+    r#"
+    CREATE TABLE import_marks (
+        source TEXT NOT NULL,
+        field  TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        PRIMARY KEY (source, field)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
