@@ -235,6 +235,7 @@ def test_the_wrong_kind_of_source_fails_fast_and_clearly(tmp_path):
         (str(tmp_path / "missing"), "not found"),
         ("postgresql://db/mlflow", "only SQLite"),
         (str(tmp_path), "not an MLflow file store"),
+        ("http://127.0.0.1:9", "unreachable"),
     ]:
         r = import_into(tmp_path / "store", arg)
         assert r.returncode != 0 and message in r.stderr, (arg, r.stderr)
