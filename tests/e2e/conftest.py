@@ -60,7 +60,7 @@ class Server:
             try:
                 if requests.get(self.uri + "/health", timeout=1).text == "OK":
                     return self
-            except requests.ConnectionError:
+            except requests.RequestException:  # not up yet, or too busy to answer
                 time.sleep(0.05)
         raise RuntimeError("almanac serve did not become healthy")
 
@@ -69,6 +69,25 @@ class Server:
             self.proc.send_signal(sig)
             self.proc.wait(timeout=timeout)
         return self.proc.returncode if self.proc else None
+
+
+@pytest.fixture(autouse=True)
+def keep_mlflow_uris():
+    """mlflow keeps its tracking and registry URIs in module globals and
+    environment variables: a test that points them elsewhere must not leave
+    later tests talking to a server it stopped."""
+    from mlflow.tracking._model_registry import utils as registry
+    from mlflow.tracking._tracking_service import utils as tracking
+
+    saved = (tracking._tracking_uri, registry._registry_uri,
+             os.environ.get("MLFLOW_TRACKING_URI"), os.environ.get("MLFLOW_REGISTRY_URI"))
+    yield
+    tracking._tracking_uri, registry._registry_uri = saved[0], saved[1]
+    for name, value in (("MLFLOW_TRACKING_URI", saved[2]), ("MLFLOW_REGISTRY_URI", saved[3])):
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
@@ -118,7 +137,7 @@ def start_mlflow_server(root):
         try:
             if requests.get(f"{uri}/health", timeout=1).ok:
                 return proc, uri
-        except requests.ConnectionError:
+        except requests.RequestException:  # not up yet, or too busy to answer
             time.sleep(0.3)
     proc.kill()
     raise RuntimeError("mlflow server did not start")
