@@ -275,8 +275,19 @@ mod metric_columns {
         // serializing what was deserialized gives the same bytes.
         let mut series: Vec<Series> = Vec::new();
         let mut index: HashMap<SeriesId, usize> = HashMap::new();
+        let mut last: Option<(SeriesId, usize)> = None;
         for m in metrics {
             let id = (m.key.as_str(), m.model_id.as_deref(), m.dataset_name.as_deref(), m.dataset_digest.as_deref());
+            // Batches are mostly runs of one series: skip the hash for those.
+            if let Some((last_id, i)) = last
+                && last_id == id
+            {
+                let target = &mut series[i];
+                target.steps.push(m.point.step);
+                target.timestamps.push(m.point.timestamp);
+                target.values.push(Value(m.point.value));
+                continue;
+            }
             let i = *index.entry(id).or_insert_with(|| {
                 series.push(Series {
                     key: m.key.clone(),
@@ -289,6 +300,7 @@ mod metric_columns {
                 });
                 series.len() - 1
             });
+            last = Some((id, i));
             let target = &mut series[i];
             target.steps.push(m.point.step);
             target.timestamps.push(m.point.timestamp);

@@ -180,7 +180,14 @@ pub fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Res
     if total > MAX_ENTITIES_PER_BATCH {
         return Err(too_many("metrics, params, and tags", total, MAX_ENTITIES_PER_BATCH));
     }
-    metrics.iter().try_for_each(validate_metric)?;
+    // A batch repeats one key for many points: check each distinct run once.
+    let mut previous: Option<&str> = None;
+    for m in metrics {
+        if previous != Some(m.key.as_str()) {
+            validate_metric(m)?;
+            previous = Some(&m.key);
+        }
+    }
     params.iter().try_for_each(validate_param)?;
     tags.iter().try_for_each(validate_run_tag)?;
     // As in MLflow, one batch may name a param key only once, even with equal values.

@@ -15,9 +15,18 @@ pub struct Input<'a> {
     /// 1000-metric batch is not copied field by field.
     fields: Cow<'a, Map<String, Value>>,
     /// Where these fields sit in the request, for messages: "" or "metrics[3].".
-    path: String,
+    path: Path,
     /// Query strings repeat keys; only there may a scalar arrive as a list.
     from_query: bool,
+}
+
+/// Where an `Input` sits in its request. Built into text only for an error
+/// message: a 1000-metric batch would otherwise format 1000 paths.
+enum Path {
+    /// A top-level message, or a nested one: its dotted prefix ("" or "dataset.").
+    Prefix(String),
+    /// Element `index` of the repeated field named (in full) by the shared prefix.
+    Element(std::rc::Rc<str>, usize),
 }
 
 fn missing(name: &str) -> ApiError {
@@ -43,7 +52,7 @@ fn wrong_type(name: &str, v: &Value) -> ApiError {
 impl<'a> Input<'a> {
     pub fn from_json(body: &[u8]) -> Result<Input<'static>, ApiError> {
         if body.iter().all(|b| b.is_ascii_whitespace()) {
-            return Ok(Input { fields: Cow::Owned(Map::new()), path: String::new(), from_query: false });
+            return Ok(Input { fields: Cow::Owned(Map::new()), path: Path::Prefix(String::new()), from_query: false });
         }
         let value: Value = serde_json::from_slice(body).map_err(|e| {
             ApiError::from(Error::new(
@@ -62,8 +71,12 @@ impl<'a> Input<'a> {
             other => other,
         };
         match value {
-            Value::Object(fields) => Ok(Input { fields: Cow::Owned(fields), path: String::new(), from_query: false }),
-            Value::Null => Ok(Input { fields: Cow::Owned(Map::new()), path: String::new(), from_query: false }),
+            Value::Object(fields) => {
+                Ok(Input { fields: Cow::Owned(fields), path: Path::Prefix(String::new()), from_query: false })
+            }
+            Value::Null => {
+                Ok(Input { fields: Cow::Owned(Map::new()), path: Path::Prefix(String::new()), from_query: false })
+            }
             other => Err(Error::new(
                 almanac_api::ErrorCode::MalformedRequest,
                 format!("The request body must be a JSON object, not {}", wrong_type("body", &other)),
@@ -88,7 +101,7 @@ impl<'a> Input<'a> {
                 }
             }
         }
-        Input { fields: Cow::Owned(fields), path: String::new(), from_query: true }
+        Input { fields: Cow::Owned(fields), path: Path::Prefix(String::new()), from_query: true }
     }
 
     /// Path parameters (`/logged-models/{model_id}`) win over body fields.
@@ -99,7 +112,10 @@ impl<'a> Input<'a> {
     }
 
     fn name(&self, field: &str) -> String {
-        format!("{}{field}", self.path)
+        match &self.path {
+            Path::Prefix(prefix) => format!("{prefix}{field}"),
+            Path::Element(array, index) => format!("{array}[{index}].{field}"),
+        }
     }
 
     fn get(&self, field: &str) -> Option<&Value> {
@@ -199,18 +215,21 @@ impl<'a> Input<'a> {
     pub fn objects(&self, field: &str) -> Result<Vec<Input<'_>>, ApiError> {
         match self.get(field) {
             None => Ok(Vec::new()),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| match v {
-                    Value::Object(fields) => Ok(Input {
-                        fields: Cow::Borrowed(fields),
-                        path: format!("{}[{i}].", self.name(field)),
-                        from_query: false,
-                    }),
-                    other => Err(wrong_type(&format!("{}[{i}]", self.name(field)), other)),
-                })
-                .collect(),
+            Some(Value::Array(items)) => {
+                let array: std::rc::Rc<str> = self.name(field).into();
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| match v {
+                        Value::Object(fields) => Ok(Input {
+                            fields: Cow::Borrowed(fields),
+                            path: Path::Element(array.clone(), i),
+                            from_query: false,
+                        }),
+                        other => Err(wrong_type(&format!("{array}[{i}]"), other)),
+                    })
+                    .collect()
+            }
             Some(v) => Err(wrong_type(&self.name(field), v)),
         }
     }
@@ -221,7 +240,7 @@ impl<'a> Input<'a> {
             None => Ok(None),
             Some(Value::Object(fields)) => Ok(Some(Input {
                 fields: Cow::Borrowed(fields),
-                path: format!("{}.", self.name(field)),
+                path: Path::Prefix(format!("{}.", self.name(field))),
                 from_query: false,
             })),
             Some(v) => Err(wrong_type(&self.name(field), v)),

@@ -43,9 +43,10 @@ fn mount(
 ) -> Router<App> {
     let mut by_path: Vec<(&str, axum::routing::MethodRouter<App>)> = Vec::new();
     for &(path, filter, handler) in table {
+        let fast = routes::fast_path(path);
         let one =
             on(filter, move |state: State<App>, method: Method, params: RawPathParams, query: RawQuery, body: Body| {
-                call(state, method, params, query, body, handler)
+                call(state, method, params, query, body, handler, fast)
             });
         match by_path.iter_mut().find(|(p, _)| *p == path) {
             Some((_, existing)) => *existing = std::mem::take(existing).merge(one),
@@ -110,6 +111,7 @@ async fn call(
     RawQuery(query): RawQuery,
     body: Body,
     handler: routes::Handler,
+    fast: Option<routes::FastHandler>,
 ) -> Response {
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
@@ -123,6 +125,14 @@ async fn call(
     let query = query.unwrap_or_default();
     let path_params: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     let outcome = tokio::task::spawn_blocking(move || {
+        // A route's fast path takes the common shape of its body straight
+        // into typed fields; anything else goes the general way below.
+        if let Some(fast) = fast
+            && method == Method::POST
+            && let Some(result) = fast(&app, &bytes)
+        {
+            return result;
+        }
         let input = if method == Method::GET && !query.is_empty() {
             Ok(Input::from_query(&query))
         } else {

@@ -14,6 +14,59 @@ const GET_OR_POST: MethodFilter = MethodFilter::GET.or(MethodFilter::POST);
 
 pub type Handler = fn(&App, &Input) -> Result<Vec<u8>, ApiError>;
 
+/// A route's fast path: `None` when the body is not in the one shape it
+/// reads, and the general handler then answers (with its exact messages).
+pub type FastHandler = fn(&App, &[u8]) -> Option<Result<Vec<u8>, ApiError>>;
+
+/// The fast path for a route, if it has one.
+pub fn fast_path(path: &str) -> Option<FastHandler> {
+    match path {
+        "/runs/log-batch" => Some(log_batch_of_metrics),
+        _ => None,
+    }
+}
+
+/// A log-batch of metrics alone, every number a JSON number: what the
+/// mlflow client sends while training. Deserialized straight into metrics,
+/// without building a JSON tree of a thousand small maps first.
+fn log_batch_of_metrics(app: &App, body: &[u8]) -> Option<Result<Vec<u8>, ApiError>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Batch<'a> {
+        #[serde(borrow)]
+        run_id: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        metrics: Vec<Point<'a>>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Point<'a> {
+        #[serde(borrow)]
+        key: std::borrow::Cow<'a, str>,
+        value: f64,
+        timestamp: i64,
+        #[serde(default)]
+        step: i64,
+    }
+    let batch: Batch = serde_json::from_slice(body).ok()?;
+    if batch.run_id.is_empty() || batch.metrics.iter().any(|m| m.key.is_empty()) {
+        return None;
+    }
+    let metrics = batch
+        .metrics
+        .into_iter()
+        .map(|m| Metric {
+            key: m.key.into_owned(),
+            point: MetricPoint { value: m.value, timestamp: m.timestamp, step: m.step },
+            model_id: None,
+            dataset_name: None,
+            dataset_digest: None,
+        })
+        .collect();
+    let run_id = batch.run_id.into_owned();
+    Some(app.log_batch(LogBatch { run_id, metrics, params: vec![], tags: vec![] }).and_then(|()| reply(&empty())))
+}
+
 /// Almanac's own routes under `/api/2.0/almanac`, for what MLflow lacks.
 pub const ALMANAC: &[(&str, MethodFilter, Handler)] = &[("/history", MethodFilter::GET, entity_history)];
 
