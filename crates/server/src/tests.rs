@@ -160,3 +160,45 @@ async fn empty_results_are_empty_objects() {
     let (_, v) = f.get("/metrics/get-history?run_id=missing&metric_key=x").await;
     assert_eq!(v, json!({}));
 }
+
+/// The log-batch fast path and the general path must store the same thing
+/// and refuse the same things with the same messages.
+#[tokio::test]
+async fn log_batch_fast_and_general_paths_agree() {
+    let f = fixture();
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let (_, created) = f.post("/runs/create", json!({"experiment_id": "0", "start_time": 5})).await;
+        runs.push(created["run"]["info"]["run_id"].as_str().unwrap().to_string());
+    }
+    let metrics = json!([
+        {"key": "loss", "value": 0.5, "timestamp": 10, "step": 1},
+        {"key": "loss", "value": 1, "timestamp": 11},
+        {"key": "val/acc", "value": -2.5e-3, "timestamp": 12, "step": 7},
+    ]);
+    // Metrics alone take the fast path; an empty params list sends the same
+    // batch the general way.
+    let fast = f.post("/runs/log-batch", json!({"run_id": runs[0], "metrics": metrics})).await;
+    let general = f.post("/runs/log-batch", json!({"run_id": runs[1], "metrics": metrics, "params": []})).await;
+    assert_eq!(fast, general);
+    for key in ["loss", "val/acc"] {
+        let (_, a) = f.get(&format!("/metrics/get-history?run_id={}&metric_key={key}", runs[0])).await;
+        let (_, b) = f.get(&format!("/metrics/get-history?run_id={}&metric_key={key}", runs[1])).await;
+        assert!(!a["metrics"].as_array().unwrap().is_empty());
+        assert_eq!(a, b, "{key}");
+    }
+    // Refusals read the same whichever path the body would have taken.
+    for bad in [
+        json!({"run_id": runs[0], "metrics": [{"key": "bad key$", "value": 1.0, "timestamp": 1}]}),
+        json!({"run_id": "nope", "metrics": [{"key": "k", "value": 1.0, "timestamp": 1}]}),
+        json!({"run_id": runs[0], "metrics": [{"key": "k", "value": 1.0}]}),
+        json!({"run_id": runs[0], "metrics": [{"key": "", "value": 1.0, "timestamp": 1}]}),
+    ] {
+        let mut with_params = bad.clone();
+        with_params["params"] = json!([]);
+        let (status, one) = f.post("/runs/log-batch", bad.clone()).await;
+        let (_, other) = f.post("/runs/log-batch", with_params).await;
+        assert!(status.is_client_error(), "{bad}: {status}");
+        assert_eq!(one, other, "{bad}");
+    }
+}
