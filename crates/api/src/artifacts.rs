@@ -45,12 +45,31 @@ impl App {
     /// Stores `content` at `path`. With `declared_len`, a body of another
     /// length is refused. Nothing is visible at `path` until all bytes are in.
     pub fn put_artifact(&self, path: &str, content: impl Read, declared_len: Option<u64>) -> Result<()> {
+        self.put_artifact_with(path, |blobs, temp_name| blobs.put(content, declared_len, temp_name))
+    }
+
+    /// `put_artifact` for content arriving as in-memory chunks (an HTTP
+    /// body), written without copying them first.
+    pub fn put_artifact_chunks(
+        &self,
+        path: &str,
+        content: impl almanac_blobs::Chunks,
+        declared_len: Option<u64>,
+    ) -> Result<()> {
+        self.put_artifact_with(path, |blobs, temp_name| blobs.put_chunks(content, declared_len, temp_name))
+    }
+
+    fn put_artifact_with(
+        &self,
+        path: &str,
+        store_bytes: impl FnOnce(&almanac_blobs::Blobs, &str) -> almanac_blobs::Result<almanac_blobs::Blob>,
+    ) -> Result<()> {
         let path = artifact_path(path)?;
         if path.is_empty() {
             return Err(Error::invalid("An artifact path must name a file").into());
         }
         let temp_name = format!("{:016x}{:016x}", self.random(), self.random());
-        let blob = self.inner.blobs.put(content, declared_len, &temp_name)?;
+        let blob = store_bytes(&self.inner.blobs, &temp_name)?;
         self.store().write(&self.ctx(), Op::PutArtifact { path, sha256: blob.sha256, size: blob.size })?;
         Ok(())
     }

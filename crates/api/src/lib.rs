@@ -18,6 +18,7 @@ mod tracking;
 
 use std::sync::Arc;
 
+pub use almanac_blobs::Chunks;
 pub use almanac_core as core;
 pub use almanac_core::{Error, ErrorCode};
 pub use almanac_mlflow as mlflow;

@@ -62,6 +62,30 @@ fn valid_digest(sha256: &str) -> Result<()> {
     }
 }
 
+/// A source of content in chunks; `None` at the end.
+pub trait Chunks {
+    fn next_chunk(&mut self) -> io::Result<Option<&[u8]>>;
+}
+
+/// Any reader, as chunks of up to its buffer's size.
+struct ReadChunks<R> {
+    inner: R,
+    buf: Vec<u8>,
+}
+
+impl<R: Read> Chunks for ReadChunks<R> {
+    fn next_chunk(&mut self) -> io::Result<Option<&[u8]>> {
+        loop {
+            match self.inner.read(&mut self.buf) {
+                Ok(0) => return Ok(None),
+                Ok(n) => return Ok(Some(&self.buf[..n])),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 impl Blobs {
     /// Opens the blob store in `root` (creating `sha256/` and `tmp/`), and
     /// removes temporary files left by uploads that a crash interrupted.
@@ -82,23 +106,22 @@ impl Blobs {
 
     /// Streams `content` into the store. With `declared_len`, a body shorter
     /// or longer than declared is refused and nothing is kept.
-    pub fn put(&self, mut content: impl Read, declared_len: Option<u64>, temp_name: &str) -> Result<Blob> {
+    pub fn put(&self, content: impl Read, declared_len: Option<u64>, temp_name: &str) -> Result<Blob> {
+        self.put_chunks(ReadChunks { inner: content, buf: vec![0u8; 256 * 1024] }, declared_len, temp_name)
+    }
+
+    /// Like `put`, for content that arrives as chunks already in memory (a
+    /// network body): each is hashed and written where it lies, uncopied.
+    pub fn put_chunks(&self, mut content: impl Chunks, declared_len: Option<u64>, temp_name: &str) -> Result<Blob> {
         let tmp_path = self.root.join("tmp").join(temp_name);
         let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp_path).map_err(io_err(&tmp_path))?;
         let outcome = (|| {
             let mut hasher = Sha256::new();
             let mut size = 0u64;
-            let mut buf = vec![0u8; 256 * 1024];
-            loop {
-                let n = match content.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(BlobError::Source(e)),
-                };
-                hasher.update(&buf[..n]);
-                file.write_all(&buf[..n]).map_err(io_err(&tmp_path))?;
-                size += n as u64;
+            while let Some(chunk) = content.next_chunk().map_err(BlobError::Source)? {
+                hasher.update(chunk);
+                file.write_all(chunk).map_err(io_err(&tmp_path))?;
+                size += chunk.len() as u64;
                 if let Some(declared) = declared_len
                     && size > declared
                 {

@@ -1,7 +1,7 @@
 //! MLflow's artifact proxy (`/api/2.0/mlflow-artifacts/artifacts/...`):
 //! streamed uploads and downloads that never hold a whole file in memory.
 
-use std::io::{self, Read};
+use std::io;
 
 use almanac_api::{ApiError, App, ErrorCode};
 use axum::body::{Body, Bytes};
@@ -18,25 +18,37 @@ use crate::{api_error, json_response};
 /// bounds an upload's memory whatever the file's size.
 const UPLOAD_QUEUE: usize = 16;
 
-/// Reads an upload's chunks as they arrive from the async side.
-struct ChannelReader {
+/// An upload's chunks as they arrive from the async side. Small chunks that
+/// are already waiting are joined, so the file gets fewer, larger writes;
+/// a large chunk is handed on where it lies.
+struct ChannelChunks {
     rx: tokio::sync::mpsc::Receiver<io::Result<Bytes>>,
     current: Bytes,
+    joined: Vec<u8>,
 }
 
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(Ok(chunk)) => self.current = chunk,
-                Some(Err(e)) => return Err(e),
-                None => return Ok(0),
+/// Chunks smaller than this are joined with those already queued behind them.
+const JOIN_BELOW: usize = 64 * 1024;
+
+impl almanac_api::Chunks for ChannelChunks {
+    fn next_chunk(&mut self) -> io::Result<Option<&[u8]>> {
+        let first = match self.rx.blocking_recv() {
+            Some(chunk) => chunk?,
+            None => return Ok(None),
+        };
+        if first.len() >= JOIN_BELOW {
+            self.current = first;
+            return Ok(Some(&self.current));
+        }
+        self.joined.clear();
+        self.joined.extend_from_slice(&first);
+        while self.joined.len() < 4 * JOIN_BELOW {
+            match self.rx.try_recv() {
+                Ok(chunk) => self.joined.extend_from_slice(&chunk?),
+                Err(_) => break,
             }
         }
-        let n = buf.len().min(self.current.len());
-        buf[..n].copy_from_slice(&self.current[..n]);
-        self.current = self.current.slice(n..);
-        Ok(n)
+        Ok(Some(&self.joined))
     }
 }
 
@@ -45,7 +57,7 @@ pub async fn upload(State(app): State<App>, Path(path): Path<String>, headers: H
         headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     let (tx, rx) = tokio::sync::mpsc::channel(UPLOAD_QUEUE);
     let writer = tokio::task::spawn_blocking(move || {
-        app.put_artifact(&path, ChannelReader { rx, current: Bytes::new() }, declared)
+        app.put_artifact_chunks(&path, ChannelChunks { rx, current: Bytes::new(), joined: Vec::new() }, declared)
     });
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
