@@ -373,14 +373,32 @@ fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
     Ok(())
 }
 
-fn export_mlflow(store: PathBuf, url: &str, experiments: &[String]) -> Result<()> {
-    let target = almanac_api::mlflow::MlflowServer::connect(url).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let app = open_app(&store)?;
-    let bar = indicatif::ProgressBar::new(0).with_style(
+/// A progress bar counting runs.
+fn runs_bar() -> Result<indicatif::ProgressBar> {
+    Ok(indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} runs, {eta} left")
             .context("progress template")?
             .progress_chars("=> "),
-    );
+    ))
+}
+
+/// Lists the records an import or export skipped; any makes the exit code
+/// non-zero, after the rest went through.
+fn fail_on_problems(what: &str, problems: &[String]) -> Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    eprintln!("{} record(s) could not be moved by the {what}; the rest was:", problems.len());
+    for p in problems {
+        eprintln!("  {p}");
+    }
+    bail!("{what} finished with {} problem(s)", problems.len())
+}
+
+fn export_mlflow(store: PathBuf, url: &str, experiments: &[String]) -> Result<()> {
+    let target = almanac_api::mlflow::MlflowServer::connect(url).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let app = open_app(&store)?;
+    let bar = runs_bar()?;
     bar.set_message(format!("exporting to {}", target.describe()));
     let summary = api(app.export_mlflow(&target, experiments, &mut |event| match event {
         almanac_api::ExportEvent::Counted { runs } => bar.set_length(runs),
@@ -396,14 +414,7 @@ fn export_mlflow(store: PathBuf, url: &str, experiments: &[String]) -> Result<()
     println!("  artifact files:    {}", s.artifact_files);
     println!("  logged models:     {} new", s.logged_models_created);
     println!("  registered models: {} new, {} new versions", s.registered_models_created, s.model_versions_created);
-    if !s.problems.is_empty() {
-        eprintln!("{} record(s) could not be exported; the rest was:", s.problems.len());
-        for p in &s.problems {
-            eprintln!("  {p}");
-        }
-        bail!("export finished with {} problem(s)", s.problems.len());
-    }
-    Ok(())
+    fail_on_problems("export", &s.problems)
 }
 
 fn bundle(store: PathBuf, cmd: BundleCommand) -> Result<()> {
@@ -452,11 +463,7 @@ fn bundle(store: PathBuf, cmd: BundleCommand) -> Result<()> {
 fn import_mlflow(store: PathBuf, source: &str, experiments: Vec<String>, dry_run: bool) -> Result<()> {
     let mut reader = almanac_api::mlflow::open(source).map_err(|e| anyhow::anyhow!("{e}"))?;
     let app = open_app(&store)?;
-    let bar = indicatif::ProgressBar::new(0).with_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} runs, {eta} left")
-            .context("progress template")?
-            .progress_chars("=> "),
-    );
+    let bar = runs_bar()?;
     bar.set_message(format!("importing {}", reader.describe()));
     let options = almanac_api::ImportOptions { experiments, dry_run };
     let summary = api(app.import_mlflow(reader.as_mut(), &options, &mut |event| match event {
@@ -474,14 +481,7 @@ fn import_mlflow(store: PathBuf, source: &str, experiments: Vec<String>, dry_run
     println!("  artifact files:    {} ({})", s.artifact_files, human_bytes(s.artifact_bytes));
     println!("  logged models:     {} new", s.logged_models_created);
     println!("  registered models: {} new, {} new versions", s.registered_models_created, s.model_versions_created);
-    if !s.problems.is_empty() {
-        eprintln!("{} record(s) could not be imported; the rest was:", s.problems.len());
-        for p in &s.problems {
-            eprintln!("  {p}");
-        }
-        bail!("import finished with {} problem(s)", s.problems.len());
-    }
-    Ok(())
+    fail_on_problems("import", &s.problems)
 }
 
 /// A secret from the terminal without echo, or one line of stdin when it is

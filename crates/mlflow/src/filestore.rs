@@ -130,6 +130,14 @@ fn keyed_files(dir: &Path) -> Vec<(String, PathBuf)> {
     out
 }
 
+/// The folders directly inside `dir`, sorted; none if it does not exist.
+fn subdirs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    dirs
+}
+
 fn key_values(dir: &Path, entity: &str) -> Result<Vec<(String, String)>> {
     keyed_files(dir)
         .into_iter()
@@ -320,11 +328,7 @@ impl Source for FileStore {
     }
 
     fn logged_models(&mut self, experiment_id: &str) -> Result<Vec<Result<LoggedModel>>> {
-        let models_dir = self.experiment_dir(experiment_id).join("models");
-        let Ok(entries) = std::fs::read_dir(&models_dir) else { return Ok(Vec::new()) };
-        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
-        dirs.sort();
-        Ok(dirs
+        Ok(subdirs(&self.experiment_dir(experiment_id).join("models"))
             .into_iter()
             .map(|dir| {
                 let id = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
@@ -362,11 +366,7 @@ impl Source for FileStore {
     }
 
     fn registered_models(&mut self) -> Result<Vec<Result<RegisteredModel>>> {
-        let models_dir = self.root.join("models");
-        let Ok(entries) = std::fs::read_dir(&models_dir) else { return Ok(Vec::new()) };
-        let mut dirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
-        dirs.sort();
-        Ok(dirs
+        Ok(subdirs(&self.root.join("models"))
             .into_iter()
             .map(|dir| {
                 let folder = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
@@ -413,5 +413,53 @@ impl Source for FileStore {
                 })
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_lines_read_mlflow_text_and_name_bad_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("loss");
+        std::fs::write(&file, "100 0.5 1\n101 nan 2\n102 -inf\n\n103 1e-3 4 m-run-id\n").unwrap();
+        let points: Vec<(i64, i64, String, Option<String>)> = metric_lines(&file, "loss", "run r")
+            .unwrap()
+            .into_iter()
+            .map(|(m, run)| (m.point.timestamp, m.point.step, format!("{:?}", m.point.value), run))
+            .collect();
+        assert_eq!(
+            points,
+            [
+                (100, 1, "0.5".into(), None),
+                (101, 2, "NaN".into(), None),
+                (102, 0, "-inf".into(), None),
+                (103, 4, "0.001".into(), Some("m-run-id".into())),
+            ]
+        );
+        for bad in ["100\n", "x 1 2\n", "100 one 2\n", "100 1 two\n"] {
+            std::fs::write(&file, bad).unwrap();
+            let err = metric_lines(&file, "loss", "run r").unwrap_err();
+            assert!(err.location.ends_with(":1") && err.entity == "run r", "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_truncated_meta_yaml_names_the_missing_field_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("meta.yaml");
+        // Cut at a line end: it reads, but a field is missing.
+        std::fs::write(&path, "artifact_uri: file:///x\nend_time: 5\n").unwrap();
+        let m = meta(&path, "run r").unwrap();
+        let err = m.require("status").unwrap_err();
+        assert!(err.reason.contains("'status'") && err.location == path.display().to_string(), "{err}");
+        // Cut mid-line: it does not read.
+        for cut in ["artifact_uri: file:///x\nend_time: 5\nexperim", "name: [unclosed"] {
+            std::fs::write(&path, cut).unwrap();
+            let Err(err) = meta(&path, "run r") else { panic!("{cut:?} read") };
+            assert!(err.reason.starts_with("unreadable meta.yaml") && err.entity == "run r", "{err}");
+        }
     }
 }

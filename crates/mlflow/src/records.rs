@@ -128,3 +128,52 @@ fn same_point(a: &Metric, b: &Metric) -> bool {
         && a.point.timestamp == b.point.timestamp
         && a.point.value.to_bits() == b.point.value.to_bits()
 }
+
+#[cfg(test)]
+mod tests {
+    use almanac_core::model::MetricPoint;
+
+    use super::*;
+
+    #[test]
+    fn statuses_stages_and_local_folders() {
+        for (raw, status) in [("3", Some(RunStatus::Finished)), ("FAILED", Some(RunStatus::Failed)), ("9", None)] {
+            assert_eq!(run_status(raw), status, "{raw}");
+        }
+        assert_eq!(logged_model_status(2), LoggedModelStatus::Ready);
+        assert_eq!(lifecycle(Some("deleted")), LifecycleStage::Deleted);
+        assert_eq!(lifecycle(None), LifecycleStage::Active);
+        for (uri, dir) in [
+            ("file:///data/mlruns/1/abc/artifacts", Some("/data/mlruns/1/abc/artifacts")),
+            ("/data/art", Some("/data/art")),
+            ("s3://bucket/x", None),
+            ("mlflow-artifacts:/1/abc", None),
+            ("relative/dir", None),
+        ] {
+            assert_eq!(local_dir(uri), dir.map(PathBuf::from), "{uri}");
+        }
+    }
+
+    #[test]
+    fn repeated_points_collapse_nan_included() {
+        let m = |key: &str, value: f64, timestamp: i64, step: i64| Metric {
+            key: key.into(),
+            point: MetricPoint { value, timestamp, step },
+            model_id: None,
+            dataset_name: None,
+            dataset_digest: None,
+        };
+        let mut metrics = vec![
+            m("loss", 1.0, 5, 0),
+            m("loss", f64::NAN, 6, 1),
+            m("acc", 1.0, 5, 0),
+            m("loss", 1.0, 5, 0),
+            m("loss", f64::NAN, 6, 1),
+            m("loss", 0.5, 7, 1),
+        ];
+        collapse(&mut metrics);
+        let got: Vec<(&str, i64, i64)> =
+            metrics.iter().map(|x| (x.key.as_str(), x.point.step, x.point.timestamp)).collect();
+        assert_eq!(got, [("acc", 0, 5), ("loss", 0, 5), ("loss", 1, 6), ("loss", 1, 7)]);
+    }
+}

@@ -89,6 +89,17 @@ impl Http {
     }
 }
 
+/// A registered model's `aliases` list as (alias, version).
+pub(crate) fn aliases(model: &Value) -> Vec<(String, i64)> {
+    model
+        .get("aliases")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| Some((text(a, "alias")?, int(a, "version")?)))
+        .collect()
+}
+
 pub(crate) fn text(v: &Value, key: &str) -> Option<String> {
     match v.get(key)? {
         Value::String(s) => Some(s.clone()),
@@ -471,13 +482,7 @@ impl Source for RestServer {
                     })
                     .collect();
                 versions.sort_by_key(|v| v.version);
-                let aliases = m
-                    .get("aliases")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|a| Some((text(a, "alias")?, int(a, "version")?)))
-                    .collect();
+                let aliases = aliases(&m);
                 Ok(RegisteredModel {
                     creation_time: int(&m, "creation_timestamp").unwrap_or(0),
                     description: text(&m, "description").filter(|d| !d.is_empty()),

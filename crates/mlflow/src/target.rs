@@ -342,13 +342,7 @@ impl MlflowServer {
             Err(e) if e.reason.contains("RESOURCE_DOES_NOT_EXIST") => return Ok(None),
             Err(e) => return Err(e),
         };
-        let aliases = model
-            .get("aliases")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|a| Some((text(a, "alias")?, int(a, "version")?)))
-            .collect();
+        let aliases = crate::rest::aliases(&model).into_iter().collect();
         let versions = self
             .api
             .model_versions(name, &entity)?
@@ -413,9 +407,26 @@ fn proxied(uri: &str, base: &str) -> Result<String> {
             format!("the server stores artifacts at {uri}, which it does not proxy: start it with --serve-artifacts"),
         )
     })?;
-    let rest = rest.trim_start_matches('/');
-    // mlflow-artifacts://host:port/path carries a netloc before the path.
-    Ok(if uri.starts_with("mlflow-artifacts://") { rest.split_once('/').map_or("", |(_, p)| p) } else { rest }
-        .trim_end_matches('/')
-        .to_string())
+    // mlflow-artifacts://host:port/path carries a netloc (maybe empty) before the path.
+    let path = match rest.strip_prefix("//") {
+        Some(after) => after.split_once('/').map_or("", |(_netloc, path)| path),
+        None => rest,
+    };
+    Ok(path.trim_matches('/').to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_proxied_artifact_roots_can_be_uploaded_to() {
+        for (uri, path) in [
+            ("mlflow-artifacts:/1/abc/artifacts", Some("1/abc/artifacts")),
+            ("mlflow-artifacts:///1/abc/artifacts/", Some("1/abc/artifacts")),
+            ("mlflow-artifacts://host:5000/1/abc", Some("1/abc")),
+            ("s3://bucket/1/abc", None),
+            ("/local/path", None),
+        ] {
+            assert_eq!(super::proxied(uri, "http://x").ok().as_deref(), path, "{uri}");
+        }
+    }
 }
