@@ -13,6 +13,9 @@ use crate::{ApiError, App, ErrorCode, Result};
 
 const FORMAT_LINE: &str = "almanac bundle 1\n";
 
+/// The most sync data one bundle may carry (about 400M metric points).
+const MAX_DATA_BYTES: u64 = 4 << 30;
+
 /// What applying a bundle did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BundleSummary {
@@ -135,8 +138,20 @@ impl App {
                     seen_format = true;
                 }
                 "data.bundle" => {
-                    let mut bytes = Vec::with_capacity(size as usize);
-                    entry.read_to_end(&mut bytes).map_err(io_error("read", file))?;
+                    // The sync data is read whole; a header claiming more than
+                    // any store's data is refused before anything is allocated.
+                    if size > MAX_DATA_BYTES {
+                        return Err(ApiError {
+                            code: ErrorCode::InvalidParameterValue,
+                            message: format!(
+                                "{}: its sync data is {size} bytes, over the {MAX_DATA_BYTES}-byte limit; \
+                                 bundle fewer experiments (--experiment)",
+                                file.display()
+                            ),
+                        });
+                    }
+                    let mut bytes = Vec::with_capacity(size.min(64 << 20) as usize);
+                    entry.by_ref().take(MAX_DATA_BYTES).read_to_end(&mut bytes).map_err(io_error("read", file))?;
                     data = Some(bytes);
                 }
                 _ if seen_format && name.starts_with("blobs/") => {

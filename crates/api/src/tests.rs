@@ -120,3 +120,30 @@ fn param_conflicts_and_batch_limits() {
     let err = app.log_batch(LogBatch { run_id: id.clone(), params: too_many, ..Default::default() }).unwrap_err();
     assert!(err.message.contains("at most 100 params"), "{}", err.message);
 }
+
+#[test]
+fn a_bundle_claiming_huge_sync_data_is_refused_before_reading() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(&dir.path().join("s"), Box::new(FixedClock(1)), Box::new(SeededEntropy::new(4))).unwrap();
+    let file = dir.path().join("hostile.almanac");
+    // Written by hand: the format entry, then a header claiming 1 TiB of
+    // sync data, followed by nothing.
+    let mut bytes = Vec::new();
+    let mut header = tar::Header::new_gnu();
+    header.set_path("almanac-bundle").unwrap();
+    header.set_size(17);
+    header.set_cksum();
+    bytes.extend_from_slice(header.as_bytes());
+    let mut content = b"almanac bundle 1\n".to_vec();
+    content.resize(512, 0);
+    bytes.extend_from_slice(&content);
+    let mut header = tar::Header::new_gnu();
+    header.set_path("data.bundle").unwrap();
+    header.set_size(1 << 40);
+    header.set_cksum();
+    bytes.extend_from_slice(header.as_bytes());
+    std::fs::write(&file, bytes).unwrap();
+    let err = app.apply_bundle(&file).unwrap_err();
+    assert_eq!(err.code, crate::ErrorCode::InvalidParameterValue, "{}", err.message);
+    assert!(err.message.contains("limit"), "{}", err.message);
+}
