@@ -9,6 +9,7 @@
 use std::io::Read;
 use std::path::Path;
 
+use crate::sharing::sync_error;
 use crate::{ApiError, App, ErrorCode, Result};
 
 const FORMAT_LINE: &str = "almanac bundle 1\n";
@@ -41,10 +42,6 @@ pub struct BundleContents {
 fn io_error(what: &str, path: &Path) -> impl Fn(std::io::Error) -> ApiError {
     let message = format!("cannot {what} {}", path.display());
     move |e| ApiError { code: ErrorCode::InvalidParameterValue, message: format!("{message}: {e}") }
-}
-
-fn sync_error(e: almanac_sync::SyncError) -> ApiError {
-    ApiError { code: ErrorCode::InvalidParameterValue, message: e.to_string() }
 }
 
 impl App {

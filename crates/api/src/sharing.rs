@@ -33,9 +33,12 @@ fn blob_path(dir: &Path, sha256: &str) -> PathBuf {
     dir.join("sha256").join(&sha256[..2]).join(sha256)
 }
 
-fn sync_error(e: almanac_sync::SyncError) -> ApiError {
+/// A sync failure as the UI shows it: a bad bundle is the caller's
+/// mistake; git and network trouble is worth retrying.
+pub(crate) fn sync_error(e: almanac_sync::SyncError) -> ApiError {
     let code = match &e {
         almanac_sync::SyncError::Store(s) => s.code(),
+        almanac_sync::SyncError::Bundle(_) => ErrorCode::InvalidParameterValue,
         _ => ErrorCode::TemporarilyUnavailable,
     };
     ApiError { code, message: e.to_string() }
