@@ -378,6 +378,16 @@ impl App {
     ) -> Result<()> {
         let mut marks = Marks::new(self, origin);
         let entity = format!("run {}", run.run_id);
+        // Older stores keep the name only in the `mlflow.runName` tag.
+        let named;
+        let run = if run.run_name.is_empty()
+            && let Some(tag) = run.tags.iter().find(|t| t.key == almanac_core::model::tags::RUN_NAME)
+        {
+            named = SourceRun { run_name: tag.value.clone(), ..run.clone() };
+            &named
+        } else {
+            run
+        };
         if !ids::is_valid_run_id(&run.run_id) {
             return Err(almanac_core::Error::invalid(format!("'{}' is not a run id", run.run_id)).into());
         }

@@ -1,4 +1,4 @@
-use almanac_core::model::{Metric, MetricPoint, Param, Tag};
+use almanac_core::model::{LifecycleStage, Metric, MetricPoint, Param, Tag};
 
 use crate::*;
 
@@ -146,4 +146,73 @@ fn a_bundle_claiming_huge_sync_data_is_refused_before_reading() {
     let err = app.apply_bundle(&file).unwrap_err();
     assert_eq!(err.code, crate::ErrorCode::InvalidParameterValue, "{}", err.message);
     assert!(err.message.contains("limit"), "{}", err.message);
+}
+
+/// A source in memory, for the importer's own rules.
+struct OneRunSource {
+    run: almanac_mlflow::Run,
+}
+
+impl almanac_mlflow::Source for OneRunSource {
+    fn describe(&self) -> String {
+        "test source".into()
+    }
+    fn experiments(&mut self) -> almanac_mlflow::Result<Vec<almanac_mlflow::Experiment>> {
+        Ok(vec![almanac_mlflow::Experiment {
+            id: "1".into(),
+            name: "old".into(),
+            lifecycle: LifecycleStage::Active,
+            creation_time: 1,
+            tags: vec![],
+        }])
+    }
+    fn run_ids(&mut self, _: &str) -> almanac_mlflow::Result<Vec<String>> {
+        Ok(vec![self.run.run_id.clone()])
+    }
+    fn run(&mut self, _: &str, _: &str) -> almanac_mlflow::Result<almanac_mlflow::Run> {
+        Ok(self.run.clone())
+    }
+    fn logged_models(
+        &mut self,
+        _: &str,
+    ) -> almanac_mlflow::Result<Vec<almanac_mlflow::Result<almanac_mlflow::LoggedModel>>> {
+        Ok(vec![])
+    }
+    fn registered_models(
+        &mut self,
+    ) -> almanac_mlflow::Result<Vec<almanac_mlflow::Result<almanac_mlflow::RegisteredModel>>> {
+        Ok(vec![])
+    }
+}
+
+#[test]
+fn an_old_run_without_a_name_field_takes_its_name_from_the_run_name_tag() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(dir.path(), Box::new(FixedClock(1)), Box::new(SeededEntropy::new(5))).unwrap();
+    let run_id = "0123456789abcdef0123456789abcdef".to_string();
+    let mut source = OneRunSource {
+        run: almanac_mlflow::Run {
+            run_id: run_id.clone(),
+            experiment_id: "1".into(),
+            run_name: String::new(),
+            user_id: "me".into(),
+            status: almanac_core::model::RunStatus::Finished,
+            start_time: 10,
+            end_time: Some(20),
+            lifecycle: LifecycleStage::Active,
+            params: vec![],
+            tags: vec![Tag { key: "mlflow.runName".into(), value: "old-name".into() }],
+            metrics: vec![],
+            inputs: vec![],
+            outputs: vec![],
+            artifacts: None,
+        },
+    };
+    let summary = app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!((summary.runs_created, summary.problems.len()), (1, 0), "{summary:?}");
+    let run = app.run(&run_id).unwrap();
+    assert_eq!(run.info.run_name, "old-name");
+    assert_eq!(app.experiment("1").unwrap().name, "old", "the source's experiment id resolves");
+    let again = app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!((again.runs_created, again.runs_unchanged), (0, 1));
 }

@@ -309,17 +309,20 @@ impl Source for SqliteStore {
             .map_err(&fail)?
             .collect::<rusqlite::Result<_>>()
             .map_err(&fail)?;
+        // Older MLflow schemas lack these columns.
         let model_id_column = self.has_column("model_versions", "model_id");
+        let storage_column = self.has_column("model_versions", "storage_location");
         Ok(rows
             .into_iter()
             .map(|(name, created, description)| {
                 let entity = format!("registered model {name}");
                 let fail = self.fail(&entity, "model_versions");
                 let sql = format!(
-                    "SELECT version, creation_time, description, current_stage, source, storage_location, run_id,
+                    "SELECT version, creation_time, description, current_stage, source, {}, run_id,
                             run_link, {}
                      FROM model_versions WHERE name = ?1 AND coalesce(current_stage, '') != 'Deleted_Internal'
                      ORDER BY version",
+                    if storage_column { "storage_location" } else { "NULL" },
                     if model_id_column { "model_id" } else { "NULL" }
                 );
                 let mut stmt = self.conn.prepare(&sql).map_err(&fail)?;
