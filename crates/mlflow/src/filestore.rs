@@ -399,7 +399,15 @@ impl Source for FileStore {
                 }
                 versions.sort_by_key(|v| v.version);
                 let mut aliases = Vec::new();
-                for (alias, version) in m.string_map("aliases") {
+                // The map in meta.yaml, or (older stores) one file per alias.
+                let mut named = m.string_map("aliases");
+                if named.is_empty() {
+                    named = key_values(&dir.join("aliases"), &entity)?
+                        .into_iter()
+                        .map(|(alias, version)| (alias, version.trim().to_string()))
+                        .collect();
+                }
+                for (alias, version) in named {
                     let version = version.parse().map_err(|_| m.error(format!("alias {alias} names no version")))?;
                     aliases.push((alias, version));
                 }
@@ -444,6 +452,24 @@ mod tests {
             let err = metric_lines(&file, "loss", "run r").unwrap_err();
             assert!(err.location.ends_with(":1") && err.entity == "run r", "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn older_registries_keep_aliases_as_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("0")).unwrap();
+        std::fs::write(root.join("0/meta.yaml"), "experiment_id: '0'\nname: Default\n").unwrap();
+        let model = root.join("models/churn");
+        std::fs::create_dir_all(model.join("aliases")).unwrap();
+        std::fs::create_dir_all(model.join("version-1")).unwrap();
+        std::fs::write(model.join("meta.yaml"), "name: churn\ncreation_timestamp: 5\n").unwrap();
+        std::fs::write(model.join("aliases/champion"), "1\n").unwrap();
+        std::fs::write(model.join("version-1/meta.yaml"), "version: 1\nsource: runs:/r/model\n").unwrap();
+        let mut store = FileStore::open(root).unwrap();
+        let models: Vec<RegisteredModel> = store.registered_models().unwrap().into_iter().map(|m| m.unwrap()).collect();
+        assert_eq!(models[0].aliases, [("champion".to_string(), 1)]);
+        assert_eq!(models[0].versions[0].source, "runs:/r/model");
     }
 
     #[test]

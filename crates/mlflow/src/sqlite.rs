@@ -120,10 +120,15 @@ impl Source for SqliteStore {
         let fail = self.fail(&entity, "runs");
         type Row =
             (Option<String>, Option<String>, Option<String>, Option<i64>, Option<i64>, Option<String>, Option<String>);
+        // Stores from before run names had no `name` column.
+        let name_column = if self.has_column("runs", "name") { "name" } else { "NULL" };
         let row: Row = self
             .conn
             .query_row(
-                "SELECT name, user_id, status, start_time, end_time, lifecycle_stage, artifact_uri FROM runs WHERE run_uuid = ?1",
+                &format!(
+                    "SELECT {name_column}, user_id, status, start_time, end_time, lifecycle_stage, artifact_uri
+                     FROM runs WHERE run_uuid = ?1"
+                ),
                 [run_id],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
             )
