@@ -165,3 +165,38 @@ def test_sync_killed_at_random_points_loses_and_duplicates_nothing(tmp_path):
             bob.stop()
     finally:
         alice.stop()
+
+
+def test_registry_versions_made_offline_on_three_stores_get_stable_distinct_numbers(team):
+    alice, bob, carol = team
+    sources = {}
+    for s in team:
+        client = mlflow.MlflowClient(s.uri)
+        mlflow.set_tracking_uri(s.uri)
+        mlflow.set_experiment("registry-race")
+        with mlflow.start_run() as run:
+            mlflow.log_text("weights", "model/weights.txt")
+        try:
+            client.create_registered_model("shared-model")
+        except mlflow.exceptions.MlflowException:
+            pass
+        v = client.create_model_version("shared-model", f"runs:/{run.info.run_id}/model", run_id=run.info.run_id)
+        assert v.version == "1", "each store made its own version 1 offline"
+        client.set_registered_model_alias("shared-model", "mine", v.version)
+        sources[s.uri] = v.source
+    # Alice syncs first: her version 1 is on the remote and must stay 1.
+    cli(alice.store, "sync")
+    for s in (bob, carol, alice, bob):
+        cli(s.store, "sync")
+    views = []
+    for s in team:
+        client = mlflow.MlflowClient(s.uri)
+        versions = sorted((int(v.version), v.source) for v in client.search_model_versions("name='shared-model'"))
+        views.append(versions)
+    assert views[0] == views[1] == views[2], views
+    assert [n for n, _ in views[0]] == [1, 2, 3]
+    assert dict(views[0])[1] == sources[alice.uri], "the first version on the remote kept its number"
+    # Each store's alias followed its own version, wherever it landed; the
+    # alias itself is one field, so the last write won everywhere alike.
+    aliases = {mlflow.MlflowClient(s.uri).get_registered_model("shared-model").aliases["mine"] for s in team}
+    assert len(aliases) == 1, aliases
