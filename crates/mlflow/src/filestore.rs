@@ -130,6 +130,11 @@ fn keyed_files(dir: &Path) -> Vec<(String, PathBuf)> {
     out
 }
 
+/// The last component of a folder's path: an experiment, model or version id.
+fn folder_name(dir: &Path) -> String {
+    dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
+}
+
 /// The folders directly inside `dir`, sorted; none if it does not exist.
 fn subdirs(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
@@ -214,7 +219,7 @@ impl Source for FileStore {
                 if !path.is_file() || dir.file_name().is_some_and(|n| n == "models") {
                     continue;
                 }
-                let id = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let id = folder_name(&dir);
                 let entity = format!("experiment {id}");
                 let m = meta(&path, &entity)?;
                 out.push(Experiment {
@@ -331,7 +336,7 @@ impl Source for FileStore {
         Ok(subdirs(&self.experiment_dir(experiment_id).join("models"))
             .into_iter()
             .map(|dir| {
-                let id = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let id = folder_name(&dir);
                 let entity = format!("logged model {id}");
                 let path = dir.join("meta.yaml");
                 let m = meta(&path, &entity)?;
@@ -369,7 +374,7 @@ impl Source for FileStore {
         Ok(subdirs(&self.root.join("models"))
             .into_iter()
             .map(|dir| {
-                let folder = dir.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+                let folder = folder_name(&dir);
                 let entity = format!("registered model {folder}");
                 let path = dir.join("meta.yaml");
                 let m = meta(&path, &entity)?;
