@@ -285,8 +285,9 @@ impl App {
             }
             id
         };
-        let resolves = self.store().experiment(&e.id).is_ok_and(|x| x.experiment_id == target);
-        if e.id != target && !resolves && self.store().experiment(&e.id).is_err() {
+        // The old id becomes an alias unless it already names an experiment
+        // here (this one, through an earlier import, or another of its own).
+        if e.id != target && self.store().experiment(&e.id).is_err() {
             ops.push(Op::AliasExperiment { alias: e.id.clone(), experiment_id: target.clone() });
         }
         if !dry_run && !ops.is_empty() {
@@ -379,14 +380,9 @@ impl App {
         let mut marks = Marks::new(self, origin);
         let entity = format!("run {}", run.run_id);
         // Older stores keep the name only in the `mlflow.runName` tag.
-        let named;
-        let run = if run.run_name.is_empty()
-            && let Some(tag) = run.tags.iter().find(|t| t.key == almanac_core::model::tags::RUN_NAME)
-        {
-            named = SourceRun { run_name: tag.value.clone(), ..run.clone() };
-            &named
-        } else {
-            run
+        let run_name = match run.tags.iter().find(|t| t.key == almanac_core::model::tags::RUN_NAME) {
+            Some(tag) if run.run_name.is_empty() => tag.value.as_str(),
+            _ => run.run_name.as_str(),
         };
         if !ids::is_valid_run_id(&run.run_id) {
             return Err(almanac_core::Error::invalid(format!("'{}' is not a run id", run.run_id)).into());
@@ -403,7 +399,7 @@ impl App {
                 ops.push(Op::CreateRun {
                     run_id: run.run_id.clone(),
                     experiment_id: experiment_id.to_string(),
-                    run_name: run.run_name.clone(),
+                    run_name: run_name.to_string(),
                     user_id: run.user_id.clone(),
                     start_time: run.start_time,
                     status: RunStatus::Running,
@@ -478,18 +474,18 @@ impl App {
         }
         let (status, end_time, name) = match &existing {
             Some(e) => (e.info.status, e.info.end_time, e.info.run_name.as_str()),
-            None => (RunStatus::Running, None, run.run_name.as_str()),
+            None => (RunStatus::Running, None, run_name),
         };
         let end_text = |t: Option<i64>| t.map(|t| t.to_string()).unwrap_or_default();
         let new_status = marks.wants(format!("{entity}\tstatus"), run.status.as_str(), Some(status.as_str()))?;
         let new_end = marks.wants(format!("{entity}\tend"), &end_text(run.end_time), Some(&end_text(end_time)))?;
-        let new_name = existing.is_some() && marks.wants(format!("{entity}\tname"), &run.run_name, Some(name))?;
+        let new_name = existing.is_some() && marks.wants(format!("{entity}\tname"), run_name, Some(name))?;
         if new_status || new_end || new_name {
             ops.push(Op::UpdateRun {
                 run_id: run.run_id.clone(),
                 status: new_status.then_some(run.status),
                 end_time: if new_end { run.end_time } else { None },
-                run_name: new_name.then(|| run.run_name.clone()),
+                run_name: new_name.then(|| run_name.to_string()),
             });
         }
         if let Some(dir) = &run.artifacts

@@ -154,6 +154,10 @@ fn key_values(dir: &Path, entity: &str) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+fn params(dir: &Path, entity: &str) -> Result<Vec<Param>> {
+    Ok(key_values(dir, entity)?.into_iter().map(|(key, value)| Param { key, value }).collect())
+}
+
 fn tags(dir: &Path, entity: &str) -> Result<Vec<Tag>> {
     Ok(key_values(dir, entity)?.into_iter().map(|(key, value)| Tag { key, value }).collect())
 }
@@ -320,10 +324,7 @@ impl Source for FileStore {
             start_time: m.require_int("start_time")?,
             end_time: m.int("end_time"),
             lifecycle: records::lifecycle(m.text("lifecycle_stage").as_deref()),
-            params: key_values(&dir.join("params"), &entity)?
-                .into_iter()
-                .map(|(key, value)| Param { key, value })
-                .collect(),
+            params: params(&dir.join("params"), &entity)?,
             tags: tags(&dir.join("tags"), &entity)?,
             metrics,
             inputs,
@@ -357,10 +358,7 @@ impl Source for FileStore {
                     source_run_id: m.text("source_run_id"),
                     status: records::logged_model_status(m.int("status").unwrap_or(1)),
                     lifecycle: records::lifecycle(m.text("lifecycle_stage").as_deref()),
-                    params: key_values(&dir.join("params"), &entity)?
-                        .into_iter()
-                        .map(|(key, value)| Param { key, value })
-                        .collect(),
+                    params: params(&dir.join("params"), &entity)?,
                     tags: tags(&dir.join("tags"), &entity)?,
                     metrics,
                     artifacts: m.text("artifact_location").and_then(|u| records::local_dir(&u)),
