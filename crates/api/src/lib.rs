@@ -13,6 +13,7 @@ mod import;
 mod models;
 mod paging;
 mod registry;
+mod review;
 mod sharing;
 mod tracking;
 
@@ -22,7 +23,7 @@ pub use almanac_blobs::Chunks;
 pub use almanac_core as core;
 pub use almanac_core::{Error, ErrorCode};
 pub use almanac_mlflow as mlflow;
-pub use almanac_store::{Store, StoreError};
+pub use almanac_store::{MetricRange, MetricSummary, RunGroup, RunKeys, Store, StoreError};
 pub use artifacts::{ArtifactListing, GcReport, proxied_path};
 pub use bundle::{BundleContents, BundleSummary};
 pub use env::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock};
@@ -31,6 +32,7 @@ pub use import::{ImportEvent, ImportOptions, ImportSummary};
 pub use models::{CreateLoggedModel, SearchLoggedModels};
 pub use paging::Page;
 pub use registry::{CreateModelVersion, SearchRegistry};
+pub use review::{GroupRuns, MAX_BULK_RUNS, MAX_TABLE_WINDOW, RunTable, RunTableWindow, TagRuns};
 pub use sharing::{Credentials, RemoteStatus, Stage, SyncReport, SyncSummary, TokenVault, VaultCredentials};
 pub use tracking::{CreateRun, LogBatch, SearchExperiments, SearchRuns, SeriesPoint, UpdateRun};
 

@@ -6,6 +6,7 @@
 
 mod artifacts;
 mod input;
+mod review;
 mod routes;
 mod wire;
 

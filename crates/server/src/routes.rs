@@ -68,7 +68,13 @@ fn log_batch_of_metrics(app: &App, body: &[u8]) -> Option<Result<Vec<u8>, ApiErr
 }
 
 /// Almanac's own routes under `/api/2.0/almanac`, for what MLflow lacks.
-pub const ALMANAC: &[(&str, MethodFilter, Handler)] = &[("/history", MethodFilter::GET, entity_history)];
+pub const ALMANAC: &[(&str, MethodFilter, Handler)] = &[
+    ("/history", MethodFilter::GET, entity_history),
+    ("/runs/table", MethodFilter::POST, crate::review::run_table),
+    ("/runs/keys", GET_OR_POST, crate::review::run_keys),
+    ("/runs/groups", MethodFilter::POST, crate::review::run_groups),
+    ("/runs/tags", MethodFilter::POST, crate::review::tag_runs),
+];
 
 /// Every tracking route under `/api/2.0/mlflow` (and its `/ajax-api` mirror).
 pub const TRACKING: &[(&str, MethodFilter, Handler)] = &[
@@ -131,14 +137,14 @@ pub const TRACKING: &[(&str, MethodFilter, Handler)] = &[
     ("/metrics/get-history-bulk-interval", MethodFilter::GET, get_metric_history_bulk_interval),
 ];
 
-fn reply(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn reply(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(value).map_err(|e| ApiError {
         code: almanac_api::ErrorCode::InternalError,
         message: format!("cannot encode reply: {e}"),
     })
 }
 
-fn empty() -> Value {
+pub(crate) fn empty() -> Value {
     Value::Object(Map::new())
 }
 
@@ -154,7 +160,7 @@ fn listing(key: &str, items: Vec<Value>, next: Option<String>) -> Value {
     Value::Object(m)
 }
 
-fn tags_of(input: &Input, field: &str) -> Result<Vec<Tag>, ApiError> {
+pub(crate) fn tags_of(input: &Input, field: &str) -> Result<Vec<Tag>, ApiError> {
     input
         .objects(field)?
         .iter()
@@ -162,7 +168,7 @@ fn tags_of(input: &Input, field: &str) -> Result<Vec<Tag>, ApiError> {
         .collect()
 }
 
-fn view(input: &Input, field: &str) -> Result<ViewType, ApiError> {
+pub(crate) fn view(input: &Input, field: &str) -> Result<ViewType, ApiError> {
     match input.opt_str(field)? {
         None => Ok(ViewType::ActiveOnly),
         Some(s) => ViewType::parse(&s).ok_or_else(|| {

@@ -12,6 +12,7 @@ mod journal;
 mod read;
 mod registry;
 mod replica;
+mod review;
 mod schema;
 mod search_sql;
 mod write;
@@ -26,6 +27,7 @@ pub use journal::{JournalEntry, Receipt};
 pub use read::{ArtifactEntry, ArtifactFile, ExperimentQuery, HistoryPage, ModelQuery, RunQuery};
 pub use registry::RegistryQuery;
 pub use replica::{EntityOp, ImportReport, MAX_LAMPORT, Remote, SyncState};
+pub use review::{MAX_GROUPS, MetricRange, MetricSummary, RunGroup, RunKeys};
 
 /// What the store can fail with. Domain errors carry MLflow's code; SQLite
 /// and IO errors are internal.

@@ -207,14 +207,20 @@ fn point_from_row(r: &Row) -> rusqlite::Result<MetricPoint> {
     Ok(MetricPoint { value: value.unwrap_or(f64::NAN), timestamp: r.get(1)?, step: r.get(2)? })
 }
 
-fn search_run_pks(c: &Connection, q: &RunQuery) -> Result<Vec<i64>> {
-    if q.experiment_ids.is_empty() {
-        return Ok(Vec::new());
-    }
+/// `q` with every experiment id resolved through sync's aliases.
+pub(crate) fn canonical_query(c: &Connection, q: &RunQuery) -> Result<RunQuery> {
     let mut q = q.clone();
     for id in &mut q.experiment_ids {
         *id = crate::write::canonical_experiment(c, id)?;
     }
+    Ok(q)
+}
+
+fn search_run_pks(c: &Connection, q: &RunQuery) -> Result<Vec<i64>> {
+    if q.experiment_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let q = canonical_query(c, q)?;
     let mut sql = Sql::default();
     let text = search_sql::run_select(&q, &mut sql);
     let mut stmt = c.prepare(&text)?;

@@ -119,7 +119,7 @@ pub(crate) fn join_with(parts: &[Filter], sep: &str, sql: &mut Sql, each: fn(&Fi
     format!("({})", inner.join(sep))
 }
 
-fn run_column(a: Attribute) -> &'static str {
+pub(crate) fn run_column(a: Attribute) -> &'static str {
     match a {
         Attribute::RunId => "r.run_id",
         Attribute::RunName => "r.run_name",
@@ -136,6 +136,18 @@ fn run_column(a: Attribute) -> &'static str {
 
 /// The whole run search: `SELECT r.pk FROM runs r ... ORDER BY ... LIMIT`.
 pub(crate) fn run_select(q: &RunQuery, sql: &mut Sql) -> String {
+    let wheres = run_where(q, sql);
+    let (joins, order) = run_order(&q.order_by, q.filter.as_ref(), sql);
+    format!(
+        "SELECT r.pk FROM runs r{joins} WHERE {wheres} ORDER BY {order} LIMIT {} OFFSET {}",
+        q.limit.saturating_add(1),
+        q.offset
+    )
+}
+
+/// The WHERE clause of a run search over `runs r`: experiments, lifecycle
+/// stage and filter, without order or paging.
+pub(crate) fn run_where(q: &RunQuery, sql: &mut Sql) -> String {
     let mut wheres = Vec::new();
     // One experiment (the common case) as `=`, so the (experiment_id,
     // start_time, run_id) index also serves the default order.
@@ -147,13 +159,7 @@ pub(crate) fn run_select(q: &RunQuery, sql: &mut Sql) -> String {
     if let Some(f) = &q.filter {
         wheres.push(run_filter(f, sql));
     }
-    let (joins, order) = run_order(&q.order_by, q.filter.as_ref(), sql);
-    format!(
-        "SELECT r.pk FROM runs r{joins} WHERE {} ORDER BY {order} LIMIT {} OFFSET {}",
-        wheres.join(" AND "),
-        q.limit.saturating_add(1),
-        q.offset
-    )
+    wheres.join(" AND ")
 }
 
 fn view_stages(view: ViewType) -> &'static str {

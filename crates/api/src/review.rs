@@ -1,0 +1,308 @@
+//! What the review UI asks beyond MLflow's API: a window of the runs table
+//! with its total, the experiment's columns, groups with aggregated metrics,
+//! and tags set or removed on many runs at once.
+
+use std::collections::HashMap;
+
+use almanac_core::Error;
+use almanac_core::model::{Run, Tag, ViewType};
+use almanac_core::op::Op;
+use almanac_core::search::{Target, parse_filter, parse_order_by};
+use almanac_core::validation as v;
+use almanac_store::{MetricRange, RunGroup, RunKeys, RunQuery};
+
+use crate::{App, Result};
+
+/// The most rows one window of the table may ask for.
+pub const MAX_TABLE_WINDOW: i64 = 1000;
+/// The most runs one bulk tag edit may touch.
+pub const MAX_BULK_RUNS: usize = 10_000;
+
+/// A window of the runs table: MLflow's search, addressed by offset.
+#[derive(Debug, Clone, Default)]
+pub struct RunTable {
+    pub experiment_ids: Vec<String>,
+    pub filter: String,
+    pub order_by: Vec<String>,
+    pub view: ViewType,
+    pub offset: i64,
+    pub limit: i64,
+    /// Also return every metric's min and max for the window's runs.
+    pub with_ranges: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunTableWindow {
+    /// How many runs the filter matches in all.
+    pub total: i64,
+    pub runs: Vec<Run>,
+    /// Live child runs per run of the window (runs without children absent).
+    pub child_counts: HashMap<String, i64>,
+    pub ranges: Vec<MetricRange>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupRuns {
+    pub experiment_ids: Vec<String>,
+    pub filter: String,
+    pub view: ViewType,
+    /// `params.<key>`, `tags.<key>` or an attribute such as `status`.
+    pub group_by: String,
+    pub metric_keys: Vec<String>,
+}
+
+/// Tags to set and keys to remove on each of `run_ids`, all or nothing.
+#[derive(Debug, Clone, Default)]
+pub struct TagRuns {
+    pub run_ids: Vec<String>,
+    pub set: Vec<Tag>,
+    pub remove: Vec<String>,
+}
+
+impl App {
+    fn run_query(
+        &self,
+        experiment_ids: &[String],
+        filter: &str,
+        order_by: &[String],
+        view: ViewType,
+    ) -> Result<RunQuery> {
+        let filter = parse_filter(filter, Target::Runs)?;
+        let order_by = order_by
+            .iter()
+            .filter(|o| !o.trim().is_empty())
+            .map(|o| parse_order_by(o, Target::Runs))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok(RunQuery { experiment_ids: experiment_ids.to_vec(), filter, order_by, view, limit: 0, offset: 0 })
+    }
+
+    pub fn run_table(&self, req: &RunTable) -> Result<RunTableWindow> {
+        if req.limit <= 0 || req.limit > MAX_TABLE_WINDOW {
+            return Err(
+                Error::invalid(format!("limit must be between 1 and {MAX_TABLE_WINDOW}, got {}", req.limit)).into()
+            );
+        }
+        if req.offset < 0 {
+            return Err(Error::invalid(format!("offset must not be negative, got {}", req.offset)).into());
+        }
+        let mut query = self.run_query(&req.experiment_ids, &req.filter, &req.order_by, req.view)?;
+        let total = self.store().count_runs(&query)?;
+        query.limit = req.limit;
+        query.offset = req.offset;
+        let (runs, _) = self.store().search_runs(&query)?;
+        let ids: Vec<String> = runs.iter().map(|r| r.info.run_id.clone()).collect();
+        let child_counts = self.store().child_counts(&ids)?;
+        let ranges = if req.with_ranges { self.store().metric_ranges(&ids)? } else { Vec::new() };
+        Ok(RunTableWindow { total, runs, child_counts, ranges })
+    }
+
+    pub fn run_keys(&self, experiment_ids: &[String]) -> Result<RunKeys> {
+        Ok(self.store().run_keys(experiment_ids)?)
+    }
+
+    pub fn group_runs(&self, req: &GroupRuns) -> Result<Vec<RunGroup>> {
+        let query = self.run_query(&req.experiment_ids, &req.filter, &[], req.view)?;
+        let by = parse_order_by(&req.group_by, Target::Runs)?.key;
+        Ok(self.store().group_runs(&query, &by, &req.metric_keys)?)
+    }
+
+    /// Sets and removes tags on many runs in one transaction. Removing a tag
+    /// a run does not have is not an error here: the run already lacks it.
+    pub fn tag_runs(&self, req: &TagRuns) -> Result<usize> {
+        if req.run_ids.is_empty() {
+            return Err(Error::invalid("No runs given to tag").into());
+        }
+        if req.run_ids.len() > MAX_BULK_RUNS {
+            return Err(Error::invalid(format!("At most {MAX_BULK_RUNS} runs can be tagged at once")).into());
+        }
+        v::validate_batch(&[], &[], &req.set)?;
+        let mut ops = Vec::new();
+        for run_id in &req.run_ids {
+            let run = self.store().run(run_id)?;
+            if !req.set.is_empty() {
+                ops.push(Op::LogBatch {
+                    run_id: run_id.clone(),
+                    metrics: vec![],
+                    params: vec![],
+                    tags: req.set.clone(),
+                });
+            }
+            for key in &req.remove {
+                if run.tags.iter().any(|t| &t.key == key) {
+                    ops.push(Op::DeleteRunTag { run_id: run_id.clone(), key: key.clone() });
+                }
+            }
+        }
+        let changed = ops.len();
+        if !ops.is_empty() {
+            self.store().write_all(&self.ctx(), ops)?;
+        }
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use almanac_core::model::{Metric, MetricPoint, Param, Tag};
+
+    use crate::*;
+
+    fn app() -> (tempfile::TempDir, App) {
+        let dir = tempfile::tempdir().unwrap();
+        let app =
+            App::open(dir.path(), Box::new(FixedClock(1_700_000_000_000)), Box::new(SeededEntropy::new(3))).unwrap();
+        (dir, app)
+    }
+
+    /// Six runs: optimizer alternating adam/sgd/absent, loss 0..5, the
+    /// first run the parent of the last two.
+    fn seeded() -> (tempfile::TempDir, App, Vec<String>) {
+        let (dir, app) = app();
+        let mut ids: Vec<String> = Vec::new();
+        for i in 0..6i64 {
+            let mut tags = vec![];
+            if i >= 4 {
+                tags.push(Tag { key: "mlflow.parentRunId".into(), value: ids[0].clone() });
+            }
+            let run = app.create_run(CreateRun { start_time: Some(1000 + i), tags, ..Default::default() }).unwrap();
+            let params = match i % 3 {
+                0 => vec![Param { key: "optimizer".into(), value: "adam".into() }],
+                1 => vec![Param { key: "optimizer".into(), value: "sgd".into() }],
+                _ => vec![],
+            };
+            let metrics = [i as f64 * 2.0, i as f64]
+                .iter()
+                .enumerate()
+                .map(|(step, &value)| Metric {
+                    key: "loss".into(),
+                    point: MetricPoint { value, timestamp: 5, step: step as i64 },
+                    model_id: None,
+                    dataset_name: None,
+                    dataset_digest: None,
+                })
+                .collect();
+            app.log_batch(LogBatch { run_id: run.info.run_id.clone(), metrics, params, tags: vec![] }).unwrap();
+            ids.push(run.info.run_id);
+        }
+        (dir, app, ids)
+    }
+
+    fn window(app: &App, filter: &str, order: &str, offset: i64, limit: i64) -> RunTableWindow {
+        app.run_table(&RunTable {
+            experiment_ids: vec!["0".into()],
+            filter: filter.into(),
+            order_by: vec![order.into()],
+            offset,
+            limit,
+            with_ranges: true,
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn table_windows_count_every_match_and_carry_ranges_and_children() {
+        let (_d, app, ids) = seeded();
+        let cases = [
+            ("", "metrics.loss DESC", 0, 2, 6, vec![5, 4]),
+            ("", "metrics.loss DESC", 4, 10, 6, vec![1, 0]),
+            ("params.optimizer = 'adam'", "metrics.loss ASC", 0, 10, 2, vec![0, 3]),
+            ("metrics.loss > 2.5", "", 0, 1, 3, vec![5]),
+            ("tags.mlflow.parentRunId IS NULL", "start_time ASC", 0, 10, 4, vec![0, 1, 2, 3]),
+        ];
+        for (filter, order, offset, limit, total, expected) in cases {
+            let w = window(&app, filter, order, offset, limit);
+            let got: Vec<usize> =
+                w.runs.iter().map(|r| ids.iter().position(|id| id == &r.info.run_id).unwrap()).collect();
+            assert_eq!((w.total, got), (total, expected), "{filter} / {order}");
+        }
+        let w = window(&app, "", "start_time ASC", 0, 1);
+        assert_eq!(w.child_counts.get(&ids[0]), Some(&2));
+        let range = w.ranges.iter().find(|r| r.key == "loss").unwrap();
+        assert_eq!((range.min, range.max), (Some(0.0), Some(0.0)));
+        let w = window(&app, "", "start_time DESC", 0, 1);
+        let range = w.ranges.iter().find(|r| r.key == "loss").unwrap();
+        assert_eq!((range.min, range.max), (Some(5.0), Some(10.0)));
+    }
+
+    #[test]
+    fn table_refuses_bad_windows_and_filters_with_mlflow_codes() {
+        let (_d, app, _) = seeded();
+        for (filter, offset, limit) in [("", 0, 0), ("", 0, 1001), ("", -1, 10), ("metrics.loss >", 0, 10)] {
+            let err = app
+                .run_table(&RunTable {
+                    experiment_ids: vec!["0".into()],
+                    filter: filter.into(),
+                    offset,
+                    limit,
+                    ..Default::default()
+                })
+                .unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidParameterValue, "{filter} {offset} {limit}");
+        }
+    }
+
+    #[test]
+    fn groups_aggregate_latest_metrics_per_value() {
+        let (_d, app, _) = seeded();
+        let groups = app
+            .group_runs(&GroupRuns {
+                experiment_ids: vec!["0".into()],
+                group_by: "params.optimizer".into(),
+                metric_keys: vec!["loss".into()],
+                ..Default::default()
+            })
+            .unwrap();
+        let summary: Vec<(Option<&str>, i64, Option<f64>, Option<f64>, Option<f64>)> = groups
+            .iter()
+            .map(|g| (g.value.as_deref(), g.count, g.metrics[0].mean, g.metrics[0].min, g.metrics[0].max))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (None, 2, Some(3.5), Some(2.0), Some(5.0)),
+                (Some("adam"), 2, Some(1.5), Some(0.0), Some(3.0)),
+                (Some("sgd"), 2, Some(2.5), Some(1.0), Some(4.0)),
+            ]
+        );
+        let err = app
+            .group_runs(&GroupRuns {
+                experiment_ids: vec!["0".into()],
+                group_by: "metrics.loss".into(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidParameterValue);
+    }
+
+    #[test]
+    fn keys_list_every_column_once() {
+        let (_d, app, _) = seeded();
+        let keys = app.run_keys(&["0".into()]).unwrap();
+        assert_eq!(keys.params, vec!["optimizer"]);
+        assert_eq!(keys.metrics, vec!["loss"]);
+        assert!(
+            keys.tags.contains(&"mlflow.parentRunId".to_string()) && keys.tags.contains(&"mlflow.runName".to_string())
+        );
+    }
+
+    #[test]
+    fn bulk_tags_apply_to_all_runs_or_none() {
+        let (_d, app, ids) = seeded();
+        let set = vec![Tag { key: "reviewed".into(), value: "yes".into() }];
+        app.tag_runs(&TagRuns { run_ids: ids[..3].to_vec(), set: set.clone(), remove: vec![] }).unwrap();
+        let tagged = window(&app, "tags.reviewed = 'yes'", "", 0, 10);
+        assert_eq!(tagged.total, 3);
+
+        // One unknown run: nothing is written, not even to the real runs.
+        let mut with_unknown = ids[3..].to_vec();
+        with_unknown.push("f".repeat(32));
+        let err = app.tag_runs(&TagRuns { run_ids: with_unknown, set, remove: vec![] }).unwrap_err();
+        assert_eq!(err.code, ErrorCode::ResourceDoesNotExist);
+        assert_eq!(window(&app, "tags.reviewed = 'yes'", "", 0, 10).total, 3);
+
+        // Removing from runs with and without the tag.
+        app.tag_runs(&TagRuns { run_ids: ids.clone(), set: vec![], remove: vec!["reviewed".into()] }).unwrap();
+        assert_eq!(window(&app, "tags.reviewed = 'yes'", "", 0, 10).total, 0);
+    }
+}
