@@ -253,7 +253,8 @@ mod tests {
                 ..Default::default()
             })
             .unwrap();
-        let summary: Vec<(Option<&str>, i64, Option<f64>, Option<f64>, Option<f64>)> = groups
+        type Row<'a> = (Option<&'a str>, i64, Option<f64>, Option<f64>, Option<f64>);
+        let summary: Vec<Row> = groups
             .iter()
             .map(|g| (g.value.as_deref(), g.count, g.metrics[0].mean, g.metrics[0].min, g.metrics[0].max))
             .collect();
