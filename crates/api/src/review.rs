@@ -85,6 +85,12 @@ impl App {
         if req.offset < 0 {
             return Err(Error::invalid(format!("offset must not be negative, got {}", req.offset)).into());
         }
+        // A pasted link may name an experiment that is gone: say so, rather
+        // than show an empty table.
+        for id in &req.experiment_ids {
+            crate::tracking::valid_experiment_id(id)?;
+            self.experiment(id)?;
+        }
         let mut query = self.run_query(&req.experiment_ids, &req.filter, &req.order_by, req.view)?;
         let total = self.store().count_runs(&query)?;
         query.limit = req.limit;
@@ -94,6 +100,11 @@ impl App {
         let child_counts = self.store().child_counts(&ids)?;
         let ranges = if req.with_ranges { self.store().metric_ranges(&ids)? } else { Vec::new() };
         Ok(RunTableWindow { total, runs, child_counts, ranges })
+    }
+
+    /// Live runs per experiment id.
+    pub fn run_counts(&self) -> Result<HashMap<String, i64>> {
+        Ok(self.store().run_counts()?)
     }
 
     pub fn run_keys(&self, experiment_ids: &[String]) -> Result<RunKeys> {
@@ -228,6 +239,14 @@ mod tests {
     #[test]
     fn table_refuses_bad_windows_and_filters_with_mlflow_codes() {
         let (_d, app, _) = seeded();
+        let unknown = app
+            .run_table(&RunTable { experiment_ids: vec!["12345".into()], limit: 10, ..Default::default() })
+            .unwrap_err();
+        assert_eq!(unknown.code, ErrorCode::ResourceDoesNotExist);
+        let malformed = app
+            .run_table(&RunTable { experiment_ids: vec!["abc".into()], limit: 10, ..Default::default() })
+            .unwrap_err();
+        assert_eq!(malformed.code, ErrorCode::InvalidParameterValue);
         for (filter, offset, limit) in [("", 0, 0), ("", 0, 1001), ("", -1, 10), ("metrics.loss >", 0, 10)] {
             let err = app
                 .run_table(&RunTable {
@@ -279,6 +298,7 @@ mod tests {
     #[test]
     fn keys_list_every_column_once() {
         let (_d, app, _) = seeded();
+        assert_eq!(app.run_counts().unwrap().get("0"), Some(&6));
         let keys = app.run_keys(&["0".into()]).unwrap();
         assert_eq!(keys.params, vec!["optimizer"]);
         assert_eq!(keys.metrics, vec!["loss"]);

@@ -73,7 +73,7 @@ pub struct SeriesPoint {
 }
 
 /// MLflow's experiment ids are integers; it refuses anything else up front.
-fn valid_experiment_id(id: &str) -> Result<()> {
+pub(crate) fn valid_experiment_id(id: &str) -> Result<()> {
     if id.is_empty() || !id.bytes().all(|b| b.is_ascii_digit()) {
         return Err(
             Error::invalid(format!("Invalid experiment ID '{id}'. Experiment ID must be a valid integer.")).into()

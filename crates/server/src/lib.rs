@@ -8,6 +8,7 @@ mod artifacts;
 mod input;
 mod review;
 mod routes;
+mod ui;
 mod wire;
 
 use std::future::Future;
@@ -69,6 +70,8 @@ fn mount(
 
 pub fn router(app: App) -> Router {
     let mut router = Router::new()
+        .route("/", get(ui::index))
+        .route("/assets/{name}", get(ui::asset))
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { MLFLOW_COMPAT_VERSION }));
     for prefix in ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"] {

@@ -36,6 +36,11 @@ pub(crate) fn run_table(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     }))
 }
 
+/// `{counts: {experiment_id: live runs}}`.
+pub(crate) fn run_counts(app: &App, _: &Input) -> Result<Vec<u8>, ApiError> {
+    reply(&json!({ "counts": app.run_counts()? }))
+}
+
 /// `{params, metrics, tags}`: every key the experiments' runs use.
 pub(crate) fn run_keys(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let keys = app.run_keys(&r.str_list("experiment_ids")?)?;

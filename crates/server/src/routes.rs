@@ -70,6 +70,7 @@ fn log_batch_of_metrics(app: &App, body: &[u8]) -> Option<Result<Vec<u8>, ApiErr
 /// Almanac's own routes under `/api/2.0/almanac`, for what MLflow lacks.
 pub const ALMANAC: &[(&str, MethodFilter, Handler)] = &[
     ("/history", MethodFilter::GET, entity_history),
+    ("/experiments/run-counts", MethodFilter::GET, crate::review::run_counts),
     ("/runs/table", MethodFilter::POST, crate::review::run_table),
     ("/runs/keys", GET_OR_POST, crate::review::run_keys),
     ("/runs/groups", MethodFilter::POST, crate::review::run_groups),

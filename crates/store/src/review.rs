@@ -74,6 +74,17 @@ impl Store {
         })
     }
 
+    /// Live runs per experiment, for the experiment list.
+    pub fn run_counts(&self) -> Result<HashMap<String, i64>> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT experiment_id, count(*) FROM runs WHERE lifecycle_stage = 'active' GROUP BY experiment_id",
+            )?;
+            let counts = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?;
+            Ok(counts)
+        })
+    }
+
     /// Every key any run of these experiments uses, for the column chooser.
     pub fn run_keys(&self, experiment_ids: &[String]) -> Result<RunKeys> {
         self.with_reader(|c| {

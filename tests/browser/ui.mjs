@@ -1,0 +1,173 @@
+// The review UI, as a user drives it, against a running `almanac serve`
+// seeded through the real mlflow client by tests/e2e/test_ui.py, which
+// passes what to expect in SCENARIO (JSON) and checks the edits afterwards
+// through the client's get_run.
+import { launch, runner, assert } from './browser.mjs';
+
+const s = JSON.parse(process.env.SCENARIO);
+const base = s.base;
+const { context, page, errors } = await launch();
+const t = runner();
+const total = () => page.locator('.toolbar .total');
+const waitTotal = async (n) => {
+  await page.waitForFunction((n) => document.querySelector('.toolbar .total')?.dataset.total === String(n), n, { timeout: 10000 })
+    .catch(async () => { throw new Error(`expected ${n} runs, table says "${await total().textContent()}"`); });
+};
+const rowNames = async () => page.locator('.rows .row.virtual .cell.name a').allTextContents();
+
+try {
+  await t.step('loads experiments with run counts', async () => {
+    await page.goto(`${base}/#/`);
+    const item = page.locator('.experiment', { hasText: s.experiment_name });
+    await item.waitFor();
+    assert((await item.locator('.count').textContent()).trim() === String(s.total_runs), 'run count in the sidebar');
+  });
+
+  await t.step('opens an experiment: top-level runs, children nested', async () => {
+    await page.locator('.experiment a', { hasText: s.experiment_name }).click();
+    await waitTotal(s.top_level_runs);
+    const parent = page.locator('.row.virtual', { hasText: s.parent_name });
+    await parent.locator('.expander').click();
+    await page.locator('.row.child', { hasText: s.child_name }).waitFor();
+  });
+
+  await t.step('filters runs in MLflow syntax', async () => {
+    await page.fill('.filter-input', s.filter);
+    await page.press('.filter-input', 'Enter');
+    await waitTotal(s.filter_matches);
+    assert(decodeURIComponent(page.url()).includes(s.filter), 'the filter is in the URL');
+  });
+
+  await t.step('a bad filter shows an error and keeps the table', async () => {
+    await page.fill('.filter-input', 'metrics.acc >> 0.5');
+    await page.locator('.inline-error').waitFor();
+    const msg = await page.locator('.inline-error').textContent();
+    assert(msg.length > 5, `error text: ${msg}`);
+    assert(await page.locator('.filter button').isDisabled(), 'Apply is disabled while the filter is invalid');
+    await page.press('.filter-input', 'Enter');
+    await waitTotal(s.filter_matches);
+    // A bad filter in a pasted link is caught the same way.
+    await page.goto(`${base}/#/experiments/${s.experiment_id}?filter=${encodeURIComponent("metrics.acc > 'high'")}`);
+    await page.locator('.inline-error').waitFor();
+    // What the server refuses shows with its MLflow error code.
+    await page.goto(`${base}/#/experiments/not-a-number`);
+    await page.locator('.table .error').waitFor();
+    assert((await page.locator('.table .error .code').textContent()).includes('INVALID_PARAMETER_VALUE'), 'server error code shown');
+  });
+
+  await t.step('sorts on a metric column, both ways', async () => {
+    await page.goto(`${base}/#/experiments/${s.experiment_id}`);
+    await waitTotal(s.top_level_runs);
+    await page.locator('.row.header .cell.head', { hasText: /^acc/ }).click();
+    await page.waitForFunction(() => decodeURIComponent(location.hash).includes('acc` DESC'));
+    await page.waitForFunction((n) => document.querySelector('.rows .row.virtual .cell.name a')?.textContent === n, s.best_acc_run);
+    await page.locator('.row.header .cell.head', { hasText: /^acc/ }).click();
+    await page.waitForFunction((n) => document.querySelector('.rows .row.virtual .cell.name a')?.textContent === n, s.worst_acc_run);
+  });
+
+  await t.step('groups by a param with aggregated metrics, and opens a group', async () => {
+    await page.goto(`${base}/#/experiments/${s.experiment_id}?group_by=params.optimizer`);
+    await page.locator('.row.group').first().waitFor();
+    const groups = await page.locator('.row.group').count();
+    assert(groups === s.group_count, `groups: ${groups}`);
+    for (const g of s.groups) {
+      const row = page.locator(`.row.group[data-group="${g.value}"]`);
+      assert((await row.textContent()).includes(`${g.count} runs`), `group ${g.value} count`);
+    }
+    await page.locator(`.row.group[data-group="${s.groups[0].value}"]`).click();
+    await waitTotal(s.groups[0].count);
+  });
+
+  await t.step('opens a run: overview, params, metrics, artifacts', async () => {
+    await page.goto(`${base}/#/experiments/${s.experiment_id}`);
+    await waitTotal(s.top_level_runs);
+    await page.locator('.cell.name a', { hasText: new RegExp(`^${s.run_name}$`) }).click();
+    await page.locator('h1.run-name', { hasText: s.run_name }).waitFor();
+    assert((await page.locator('table.params').textContent()).includes('optimizer'), 'params shown');
+    assert((await page.locator('table.metrics').textContent()).includes('acc'), 'metrics shown');
+    await page.locator('button.artifact', { hasText: 'eval' }).click();
+    await page.locator('button.artifact', { hasText: 'metrics.csv' }).click();
+    await page.locator('table.csv th', { hasText: 'epoch' }).waitFor();
+    assert((await page.locator('table.csv tbody tr').count()) === 2, 'two CSV rows under the header');
+  });
+
+  await t.step('edits a tag and a note; both survive a reload', async () => {
+    await page.fill('.new-tag-key', 'reviewed');
+    await page.fill('.new-tag-value', 'yes');
+    await page.click('.add-tag-button');
+    await page.locator('tr[data-tag="reviewed"]', { hasText: 'yes' }).waitFor();
+    await page.click('.edit-note');
+    await page.fill('.note-text', s.note);
+    await page.locator('.markdown.preview strong').waitFor();
+    await page.click('.save-note');
+    await page.locator('.note-view strong').waitFor();
+    await page.reload();
+    await page.locator('.note-view strong', { hasText: 'LR' }).waitFor();
+    await page.locator('tr[data-tag="reviewed"]', { hasText: 'yes' }).waitFor();
+    // The edit goes through the table too: the run now has a note marker.
+    await page.goto(`${base}/#/experiments/${s.experiment_id}`);
+    await page.locator('.row.virtual', { hasText: s.run_name }).locator('.note-marker').waitFor();
+  });
+
+  await t.step('bulk-tags selected runs', async () => {
+    await page.goto(`${base}/#/experiments/${s.experiment_id}?order_by=${encodeURIComponent('attributes.run_name ASC')}`);
+    await waitTotal(s.top_level_runs);
+    const boxes = page.locator('.rows .row.virtual .cell.check input');
+    for (let i = 0; i < 3; i++) await boxes.nth(i).check();
+    await page.locator('.selection-bar', { hasText: '3 selected' }).waitFor();
+    await page.click('.bulk-tag');
+    await page.fill('.tag-key', 'batch');
+    await page.fill('.tag-value', 'b1');
+    await page.click('.apply-tag');
+    await page.locator('.notice', { hasText: 'Tagged 3 runs' }).waitFor();
+    await page.goto(`${base}/#/experiments/${s.experiment_id}?filter=${encodeURIComponent("tags.batch = 'b1'")}`);
+    await waitTotal(3);
+  });
+
+  await t.step('keyboard: arrows move, Enter opens', async () => {
+    await page.goto(`${base}/#/experiments/${s.experiment_id}?order_by=${encodeURIComponent('attributes.run_name ASC')}`);
+    await waitTotal(s.top_level_runs);
+    const names = await rowNames();
+    await page.focus('.table');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('Enter');
+    await page.locator('h1.run-name', { hasText: names[1] }).waitFor();
+  });
+
+  await t.step('opens the link the mlflow client printed', async () => {
+    await page.goto(s.printed_link);
+    await page.locator('h1.run-name', { hasText: s.printed_run_name }).waitFor();
+  });
+
+  await t.step('registry pages: model, versions, alias', async () => {
+    await page.goto(`${base}/#/models`);
+    await page.locator('table.models a', { hasText: s.model_name }).click();
+    await page.locator('.chip', { hasText: '@champion' }).first().waitFor();
+    await page.locator('table.versions a', { hasText: 'v1' }).click();
+    await page.locator('h1', { hasText: `${s.model_name} v1` }).waitFor();
+  });
+
+  await t.step('empty and error states', async () => {
+    await page.goto(`${base}/#/experiments/${s.empty_experiment_id}`);
+    await page.locator('.empty', { hasText: 'No runs in this experiment yet' }).waitFor();
+    await page.goto(`${base}/#/experiments/${s.experiment_id}/runs/${'f'.repeat(32)}`);
+    await page.locator('.error .code', { hasText: 'RESOURCE_DOES_NOT_EXIST' }).waitFor();
+    await page.goto(`${base}/#/no/such/view`);
+    await page.locator('.empty', { hasText: 'Nothing lives at this address' }).waitFor();
+  });
+
+  await t.step('dark mode follows the system', async () => {
+    const dark = await launch({ colorScheme: 'dark' });
+    await dark.page.goto(`${base}/#/`);
+    await dark.page.locator('.experiment').first().waitFor();
+    const bg = await dark.page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const [r, g, b] = bg.match(/\d+/g).map(Number);
+    assert(r + g + b < 150, `dark background, got ${bg}`);
+    await dark.context.close();
+  });
+
+  assert(errors.length === 0, `page errors: ${errors.join('\n')}`);
+  console.log(`${t.passed} browser steps passed`);
+} finally {
+  await context.close();
+}
