@@ -109,6 +109,22 @@ try {
     await page.locator('.row.virtual', { hasText: s.run_name }).locator('.note-marker').waitFor();
   });
 
+  await t.step('annotates a metric at a step; the annotation survives a reload', async () => {
+    await page.goto(`${base}/#/experiments/${s.experiment_id}/runs/${s.run_id}`);
+    await page.locator('.add-annotation select').selectOption('loss');
+    await page.fill('.annotation-step', '3');
+    await page.fill('.annotation-note', s.annotation);
+    await page.fill('.annotation-author', 'ana');
+    await page.click('.add-annotation-button');
+    await page.locator('table.annotations td.annotation-text', { hasText: s.annotation }).waitFor();
+    await page.reload();
+    const row = page.locator('table.annotations tr', { hasText: s.annotation });
+    await row.waitFor();
+    assert((await row.textContent()).includes('ana'), 'author shown');
+    // The author is remembered for the next annotation.
+    assert((await page.inputValue('.annotation-author')) === 'ana', 'author remembered');
+  });
+
   await t.step('bulk-tags selected runs', async () => {
     await page.goto(`${base}/#/experiments/${s.experiment_id}?order_by=${encodeURIComponent('attributes.run_name ASC')}`);
     await waitTotal(s.top_level_runs);

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import mlflow
 import pytest
+import requests
 from mlflow import MlflowClient
 
 from conftest import Server
@@ -94,6 +95,8 @@ def test_review_ui_in_a_real_browser(ui_server):
         "group_count": 3,
         "groups": [{"value": "adam", "count": 6}, {"value": "sgd", "count": 6}],
         "run_name": "r05",
+        "run_id": runs["r05"],
+        "annotation": "LR dropped here",
         "note": NOTE,
         "printed_link": link,
         "printed_run_name": "printed-run",
@@ -116,3 +119,7 @@ def test_review_ui_in_a_real_browser(ui_server):
     for name in ["r00", "r01", "r02"]:
         assert client.get_run(runs[name]).data.tags.get("batch") == "b1", name
     assert "batch" not in client.get_run(runs["r03"]).data.tags
+    notes = requests.post(
+        f"{ui_server.uri}/api/2.0/almanac/annotations/list", json={"run_ids": [runs["r05"]]}, timeout=10
+    ).json()["annotations"]
+    assert [(n["metric_key"], n["step"], n["text"], n["author"]) for n in notes] == [("loss", 3, "LR dropped here", "ana")]

@@ -593,3 +593,33 @@ pub async fn set_alias(name: &str, alias: &str, version: &str) -> ApiResult<()> 
 pub async fn delete_alias(name: &str, alias: &str) -> ApiResult<()> {
     send("DELETE", &format!("{MLFLOW}/registered-models/alias"), json!({"name": name, "alias": alias})).await
 }
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Annotation {
+    pub annotation_id: String,
+    pub run_id: String,
+    pub metric_key: String,
+    pub step: i64,
+    pub text: String,
+    pub author: String,
+    pub created_ms: i64,
+}
+
+pub async fn annotations(run_ids: &[String]) -> ApiResult<Vec<Annotation>> {
+    #[derive(Deserialize)]
+    struct List {
+        #[serde(default)]
+        annotations: Vec<Annotation>,
+    }
+    Ok(post::<List>(&format!("{ALMANAC}/annotations/list"), json!({"run_ids": run_ids})).await?.annotations)
+}
+
+pub async fn annotate(run_id: &str, metric_key: &str, step: i64, text: &str, author: &str) -> ApiResult<()> {
+    let body = json!({"run_id": run_id, "metric_key": metric_key, "step": step, "text": text, "author": author});
+    send("POST", &format!("{ALMANAC}/annotations/create"), body).await
+}
+
+pub async fn delete_annotation(run_id: &str, annotation_id: &str) -> ApiResult<()> {
+    send("POST", &format!("{ALMANAC}/annotations/delete"), json!({"run_id": run_id, "annotation_id": annotation_id}))
+        .await
+}

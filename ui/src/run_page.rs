@@ -160,6 +160,8 @@ pub fn RunPage(props: &RunPageProps) -> Html {
 
             <Tags run={run.clone()} on_change={on_change.clone()} />
 
+            <Annotations run_id={info.run_id.clone()} metrics={metrics.iter().map(|m| (m.key.clone(), m.step)).collect::<Vec<_>>()} />
+
             <section class="card">
                 <h2>{ "Artifacts" }</h2>
                 <Artifacts run={info.clone()} />
@@ -422,6 +424,121 @@ fn Tags(props: &TagsProps) -> Html {
                     { for system.iter().map(|t| html! { <tr><td>{ &t.key }</td><td class="value">{ &t.value }</td></tr> }) }
                     </tbody></table>
                 </details>
+            }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct AnnotationsProps {
+    run_id: String,
+    /// The run's metrics, each with its latest step (the form's defaults).
+    metrics: Vec<(String, i64)>,
+}
+
+const AUTHOR_KEY: &str = "almanac.author";
+
+/// Notes anchored to a metric at a step ("LR dropped here"), kept in the
+/// store and synced with the run; the charts show them as markers.
+#[component]
+fn Annotations(props: &AnnotationsProps) -> Html {
+    let list = use_state(|| Remote::<Vec<api::Annotation>>::Loading);
+    let reload = use_state(|| 0u32);
+    let metric = use_state(|| props.metrics.first().map(|m| m.0.clone()).unwrap_or_default());
+    let step = use_state(|| props.metrics.first().map(|m| m.1).unwrap_or(0).to_string());
+    let text = use_state(String::new);
+    let author = use_state(|| crate::dom::load::<String>(AUTHOR_KEY).unwrap_or_default());
+    let error = use_state(|| None::<ApiError>);
+    {
+        let list = list.clone();
+        use_effect_with((props.run_id.clone(), *reload), move |(run_id, _)| {
+            let ids = vec![run_id.clone()];
+            spawn_local(async move {
+                list.set(match api::annotations(&ids).await {
+                    Ok(l) => Remote::Ready(l),
+                    Err(e) => Remote::Failed(e),
+                });
+            });
+        });
+    }
+    let act = {
+        let (reload, error) = (reload.clone(), error.clone());
+        move |f: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>>>>| {
+            let (reload, error) = (reload.clone(), error.clone());
+            spawn_local(async move {
+                match f.await {
+                    Ok(()) => error.set(None),
+                    Err(e) => error.set(Some(e)),
+                }
+                reload.set(*reload + 1);
+            });
+        }
+    };
+    let add = {
+        let (act, run_id) = (act.clone(), props.run_id.clone());
+        let (metric, step, text, author, error) =
+            (metric.clone(), step.clone(), text.clone(), author.clone(), error.clone());
+        Callback::from(move |_| {
+            let Ok(at) = step.trim().parse::<i64>() else {
+                error.set(Some(ApiError {
+                    code: "INVALID_PARAMETER_VALUE".into(),
+                    message: format!("Step must be a whole number, not '{}'", *step),
+                }));
+                return;
+            };
+            crate::dom::save(AUTHOR_KEY, &*author);
+            let (run_id, key, note, who) = (run_id.clone(), (*metric).clone(), (*text).clone(), (*author).clone());
+            text.set(String::new());
+            act(Box::pin(async move { api::annotate(&run_id, &key, at, &note, &who).await }));
+        })
+    };
+    let body = match &*list {
+        Remote::Loading => html! { <Loading /> },
+        Remote::Failed(e) => html! { <ErrorBox error={e.clone()} /> },
+        Remote::Ready(l) if l.is_empty() => {
+            html! { <div class="muted">{ "No annotations yet. Mark a moment in a metric's history below." }</div> }
+        }
+        Remote::Ready(l) => html! {
+            <table class="kv annotations">
+                <thead><tr><th>{ "Metric" }</th><th class="num">{ "Step" }</th><th>{ "Note" }</th><th>{ "By" }</th><th>{ "When" }</th><th></th></tr></thead>
+                <tbody>
+                { for l.iter().map(|a| {
+                    let (act, run_id, id) = (act.clone(), a.run_id.clone(), a.annotation_id.clone());
+                    html! {
+                        <tr key={a.annotation_id.clone()}>
+                            <td>{ &a.metric_key }</td><td class="num">{ a.step }</td><td class="annotation-text">{ &a.text }</td>
+                            <td>{ &a.author }</td><td>{ format::time(a.created_ms) }</td>
+                            <td class="actions"><button class="icon" title="Delete annotation" onclick={move |_| {
+                                let (run_id, id) = (run_id.clone(), id.clone());
+                                act(Box::pin(async move { api::delete_annotation(&run_id, &id).await }))
+                            }}>{ "✕" }</button></td>
+                        </tr>
+                    }
+                }) }
+                </tbody>
+            </table>
+        },
+    };
+    html! {
+        <section class="card annotations-card">
+            <h2>{ "Annotations" }</h2>
+            if let Some(e) = &*error { <ErrorBox error={e.clone()} /> }
+            { body }
+            if !props.metrics.is_empty() {
+                <div class="add-annotation inline-form">
+                    <select aria-label="Metric" onchange={ let m = metric.clone(); move |e: Event| m.set(input_value(&e)) }>
+                        { for props.metrics.iter().map(|(k, _)| html! { <option value={k.clone()} selected={*k == *metric}>{ k }</option> }) }
+                    </select>
+                    <input class="annotation-step" type="number" aria-label="Step" value={(*step).clone()} style="width: 90px"
+                        oninput={ let s = step.clone(); move |e: InputEvent| s.set(input_text(&e)) } />
+                    <input class="annotation-note" placeholder="LR dropped here" aria-label="Annotation" value={(*text).clone()}
+                        oninput={ let t = text.clone(); move |e: InputEvent| t.set(input_text(&e)) }
+                        onkeydown={ let add = add.clone(); move |e: KeyboardEvent| if e.key() == "Enter" { add.emit(()) } } />
+                    <input class="annotation-author" placeholder="your name" aria-label="Author" value={(*author).clone()} style="width: 120px"
+                        oninput={ let a = author.clone(); move |e: InputEvent| a.set(input_text(&e)) } />
+                    <button class="add-annotation-button" onclick={ let a = add.clone(); move |_| a.emit(()) }
+                        disabled={text.trim().is_empty() || author.trim().is_empty()}>{ "Annotate" }</button>
+                </div>
             }
         </section>
     }

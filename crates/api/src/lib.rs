@@ -32,7 +32,9 @@ pub use import::{ImportEvent, ImportOptions, ImportSummary};
 pub use models::{CreateLoggedModel, SearchLoggedModels};
 pub use paging::Page;
 pub use registry::{CreateModelVersion, SearchRegistry};
-pub use review::{GroupRuns, MAX_BULK_RUNS, MAX_TABLE_WINDOW, RunTable, RunTableWindow, TagRuns};
+pub use review::{
+    Annotate, GroupRuns, MAX_ANNOTATION_CHARS, MAX_BULK_RUNS, MAX_TABLE_WINDOW, RunTable, RunTableWindow, TagRuns,
+};
 pub use sharing::{Credentials, RemoteStatus, Stage, SyncReport, SyncSummary, TokenVault, VaultCredentials};
 pub use tracking::{CreateRun, LogBatch, SearchExperiments, SearchRuns, SeriesPoint, UpdateRun};
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use almanac_core::Error;
-use almanac_core::model::{Run, Tag, ViewType};
+use almanac_core::model::{Annotation, Run, Tag, ViewType};
 use almanac_core::op::Op;
 use almanac_core::search::{Target, parse_filter, parse_order_by};
 use almanac_core::validation as v;
@@ -49,6 +49,20 @@ pub struct GroupRuns {
     /// `params.<key>`, `tags.<key>` or an attribute such as `status`.
     pub group_by: String,
     pub metric_keys: Vec<String>,
+}
+
+/// The longest annotation text kept, as for a tag value.
+pub const MAX_ANNOTATION_CHARS: usize = 8000;
+
+/// A new annotation, or an edit of `annotation_id`.
+#[derive(Debug, Clone, Default)]
+pub struct Annotate {
+    pub annotation_id: Option<String>,
+    pub run_id: String,
+    pub metric_key: String,
+    pub step: i64,
+    pub text: String,
+    pub author: String,
 }
 
 /// Tags to set and keys to remove on each of `run_ids`, all or nothing.
@@ -115,6 +129,69 @@ impl App {
         let query = self.run_query(&req.experiment_ids, &req.filter, &[], req.view)?;
         let by = parse_order_by(&req.group_by, Target::Runs)?.key;
         Ok(self.store().group_runs(&query, &by, &req.metric_keys)?)
+    }
+
+    /// Adds an annotation (or edits one), anchored to a metric at a step.
+    pub fn annotate(&self, req: &Annotate) -> Result<Annotation> {
+        let text = req.text.trim();
+        if text.is_empty() {
+            return Err(Error::invalid("An annotation needs some text").into());
+        }
+        if text.chars().count() > MAX_ANNOTATION_CHARS {
+            return Err(Error::invalid(format!("An annotation holds at most {MAX_ANNOTATION_CHARS} characters")).into());
+        }
+        if req.author.trim().is_empty() {
+            return Err(Error::invalid("An annotation needs an author").into());
+        }
+        v::validate_key(v::KeyKind::Metric, &req.metric_key)?;
+        let run = self.store().run(&req.run_id)?;
+        let existing = match &req.annotation_id {
+            Some(id) => Some(
+                self.store()
+                    .annotations(std::slice::from_ref(&req.run_id))?
+                    .into_iter()
+                    .find(|a| &a.annotation_id == id)
+                    .ok_or_else(|| Error::not_found(format!("No annotation {id} on run {}", req.run_id)))?,
+            ),
+            None => None,
+        };
+        let annotation = Annotation {
+            annotation_id: existing
+                .as_ref()
+                .map(|a| a.annotation_id.clone())
+                .unwrap_or_else(|| almanac_core::ids::run_id_from_random(self.random_bytes())),
+            run_id: run.info.run_id,
+            metric_key: req.metric_key.clone(),
+            step: req.step,
+            text: text.to_string(),
+            author: req.author.trim().to_string(),
+            created_ms: existing.map(|a| a.created_ms).unwrap_or_else(|| self.now()),
+        };
+        let a = annotation.clone();
+        self.store().write(
+            &self.ctx(),
+            Op::PutAnnotation {
+                annotation_id: a.annotation_id,
+                run_id: a.run_id,
+                metric_key: a.metric_key,
+                step: a.step,
+                text: a.text,
+                author: a.author,
+                created_ms: a.created_ms,
+            },
+        )?;
+        Ok(annotation)
+    }
+
+    pub fn delete_annotation(&self, run_id: &str, annotation_id: &str) -> Result<()> {
+        self.store()
+            .write(&self.ctx(), Op::DeleteAnnotation { annotation_id: annotation_id.into(), run_id: run_id.into() })?;
+        Ok(())
+    }
+
+    /// The annotations on these runs.
+    pub fn annotations(&self, run_ids: &[String]) -> Result<Vec<Annotation>> {
+        Ok(self.store().annotations(run_ids)?)
     }
 
     /// Sets and removes tags on many runs in one transaction. Removing a tag
@@ -305,6 +382,41 @@ mod tests {
         assert!(
             keys.tags.contains(&"mlflow.parentRunId".to_string()) && keys.tags.contains(&"mlflow.runName".to_string())
         );
+    }
+
+    #[test]
+    fn annotations_are_added_edited_listed_and_deleted() {
+        let (_d, app, ids) = seeded();
+        let note = |text: &str, id: Option<String>| Annotate {
+            annotation_id: id,
+            run_id: ids[1].clone(),
+            metric_key: "loss".into(),
+            step: 1,
+            text: text.into(),
+            author: "ana".into(),
+        };
+        let a = app.annotate(&note("LR dropped here", None)).unwrap();
+        let edited = app.annotate(&note("LR halved here", Some(a.annotation_id.clone()))).unwrap();
+        assert_eq!((edited.annotation_id.as_str(), edited.created_ms), (a.annotation_id.as_str(), a.created_ms));
+        let listed = app.annotations(&ids).unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].text.as_str(), listed[0].run_id.as_str()), ("LR halved here", ids[1].as_str()));
+
+        let bad = [
+            (Annotate { text: "  ".into(), ..note("", None) }, ErrorCode::InvalidParameterValue),
+            (Annotate { author: "".into(), ..note("x", None) }, ErrorCode::InvalidParameterValue),
+            (Annotate { metric_key: "".into(), ..note("x", None) }, ErrorCode::InvalidParameterValue),
+            (Annotate { run_id: "f".repeat(32), ..note("x", None) }, ErrorCode::ResourceDoesNotExist),
+            (note("x", Some("nope".into())), ErrorCode::ResourceDoesNotExist),
+        ];
+        for (req, code) in bad {
+            assert_eq!(app.annotate(&req).unwrap_err().code, code, "{req:?}");
+        }
+        assert_eq!(app.annotations(&ids).unwrap().len(), 1, "refused annotations write nothing");
+
+        app.delete_annotation(&ids[1], &a.annotation_id).unwrap();
+        assert!(app.annotations(&ids).unwrap().is_empty());
+        assert_eq!(app.delete_annotation(&ids[1], &a.annotation_id).unwrap_err().code, ErrorCode::ResourceDoesNotExist);
     }
 
     #[test]

@@ -229,6 +229,18 @@ pub struct Run {
     pub outputs: Vec<(String, i64)>,
 }
 
+/// A note anchored to a run's metric at a step, shown on its charts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Annotation {
+    pub annotation_id: String,
+    pub run_id: String,
+    pub metric_key: String,
+    pub step: i64,
+    pub text: String,
+    pub author: String,
+    pub created_ms: i64,
+}
+
 /// MLflow's reserved tag keys that Almanac reads or writes itself.
 pub mod tags {
     pub const RUN_NAME: &str = "mlflow.runName";

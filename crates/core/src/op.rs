@@ -237,6 +237,21 @@ pub enum Op {
     DeleteArtifacts {
         path: String,
     },
+    /// A note anchored to a run's metric at a step ("LR dropped here");
+    /// writing the same id again edits it.
+    PutAnnotation {
+        annotation_id: String,
+        run_id: String,
+        metric_key: String,
+        step: i64,
+        text: String,
+        author: String,
+        created_ms: i64,
+    },
+    DeleteAnnotation {
+        annotation_id: String,
+        run_id: String,
+    },
 }
 
 /// A batch's metric points as columns, one series per key: `{"key",
@@ -362,7 +377,9 @@ impl Op {
             | Op::SetRunLifecycle { run_id, .. }
             | Op::LogBatch { run_id, .. }
             | Op::DeleteRunTag { run_id, .. }
-            | Op::LogInputs { run_id, .. } => run_id,
+            | Op::LogInputs { run_id, .. }
+            | Op::PutAnnotation { run_id, .. }
+            | Op::DeleteAnnotation { run_id, .. } => run_id,
             Op::PutArtifact { path, .. } | Op::DeleteArtifacts { path } => artifact_owner(path),
             Op::CreateLoggedModel { model_id, .. }
             | Op::FinalizeLoggedModel { model_id, .. }
@@ -426,6 +443,8 @@ impl Op {
             Op::SetModelVersionTag { .. } => "set_model_version_tag",
             Op::DeleteModelVersionTag { .. } => "delete_model_version_tag",
             Op::DeleteArtifacts { .. } => "delete_artifacts",
+            Op::PutAnnotation { .. } => "put_annotation",
+            Op::DeleteAnnotation { .. } => "delete_annotation",
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Almanac's routes for the review UI (`/api/2.0/almanac/runs/...`): JSON in
 //! MLflow's style, runs in MLflow's wire shape.
 
-use almanac_api::{ApiError, App, GroupRuns, RunTable, TagRuns};
+use almanac_api::{Annotate, ApiError, App, GroupRuns, RunTable, TagRuns};
+use almanac_core::model::Annotation;
 use serde_json::{Map, Value, json};
 
 use crate::input::Input;
@@ -83,4 +84,35 @@ pub(crate) fn tag_runs(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         remove: r.str_list("remove_keys")?,
     })?;
     reply(&json!({ "changes": changed }))
+}
+
+fn annotation(a: &Annotation) -> Value {
+    json!({
+        "annotation_id": a.annotation_id, "run_id": a.run_id, "metric_key": a.metric_key, "step": a.step,
+        "text": a.text, "author": a.author, "created_ms": a.created_ms,
+    })
+}
+
+/// Creates an annotation, or edits the one `annotation_id` names: `{annotation}`.
+pub(crate) fn annotate(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let a = app.annotate(&Annotate {
+        annotation_id: r.opt_str("annotation_id")?.filter(|s| !s.is_empty()),
+        run_id: r.run_id()?,
+        metric_key: r.req_str("metric_key")?,
+        step: r.opt_i64("step")?.unwrap_or(0),
+        text: r.req_str("text")?,
+        author: r.req_str("author")?,
+    })?;
+    reply(&json!({ "annotation": annotation(&a) }))
+}
+
+/// `{annotations: [...]}` on the runs of `run_ids`.
+pub(crate) fn list_annotations(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let list = app.annotations(&r.str_list("run_ids")?)?;
+    reply(&json!({ "annotations": list.iter().map(annotation).collect::<Vec<_>>() }))
+}
+
+pub(crate) fn delete_annotation(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    app.delete_annotation(&r.run_id()?, &r.req_str("annotation_id")?)?;
+    reply(&json!({}))
 }

@@ -75,6 +75,9 @@ pub const ALMANAC: &[(&str, MethodFilter, Handler)] = &[
     ("/runs/keys", GET_OR_POST, crate::review::run_keys),
     ("/runs/groups", MethodFilter::POST, crate::review::run_groups),
     ("/runs/tags", MethodFilter::POST, crate::review::tag_runs),
+    ("/annotations/create", MethodFilter::POST, crate::review::annotate),
+    ("/annotations/list", GET_OR_POST, crate::review::list_annotations),
+    ("/annotations/delete", MethodFilter::POST.or(MethodFilter::DELETE), crate::review::delete_annotation),
 ];
 
 /// Every tracking route under `/api/2.0/mlflow` (and its `/ajax-api` mirror).

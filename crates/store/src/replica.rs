@@ -69,6 +69,7 @@ const PROJECTION_TABLES: &[&str] = &[
     "run_inputs",
     "datasets",
     "run_outputs",
+    "annotations",
     "runs",
     "artifacts",
     "logged_model_tags",

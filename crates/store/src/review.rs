@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use almanac_core::Error;
+use almanac_core::model::Annotation;
 use almanac_core::search::Key;
 use rusqlite::Connection;
 
@@ -175,6 +176,35 @@ impl Store {
                 .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(counts)
+        })
+    }
+
+    /// The annotations on these runs, by run, metric and step.
+    pub fn annotations(&self, run_ids: &[String]) -> Result<Vec<Annotation>> {
+        self.with_reader(|c| {
+            let mut sql = Sql::default();
+            let list = sql.bind_json_list(run_ids);
+            let text = format!(
+                "SELECT a.annotation_id, r.run_id, a.metric_key, a.step, a.text, a.author, a.created_ms
+                 FROM annotations a JOIN runs r ON r.pk = a.run_pk
+                 WHERE r.run_id IN (SELECT value FROM json_each({list}))
+                 ORDER BY r.run_id, a.metric_key, a.step, a.created_ms, a.annotation_id"
+            );
+            let mut stmt = c.prepare(&text)?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| {
+                    Ok(Annotation {
+                        annotation_id: r.get(0)?,
+                        run_id: r.get(1)?,
+                        metric_key: r.get(2)?,
+                        step: r.get(3)?,
+                        text: r.get(4)?,
+                        author: r.get(5)?,
+                        created_ms: r.get(6)?,
+                    })
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(rows)
         })
     }
 

@@ -300,6 +300,20 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (source, field)
     ) WITHOUT ROWID;
     "#,
+    // 11: annotations on runs' metrics, a projection of the journal like
+    // every other table, so they sync with the run.
+    r#"
+    CREATE TABLE annotations (
+        annotation_id TEXT PRIMARY KEY,
+        run_pk        INTEGER NOT NULL REFERENCES runs(pk),
+        metric_key    TEXT NOT NULL,
+        step          INTEGER NOT NULL,
+        text          TEXT NOT NULL,
+        author        TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL
+    );
+    CREATE INDEX annotations_by_run ON annotations(run_pk, metric_key, step);
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

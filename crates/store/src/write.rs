@@ -304,6 +304,33 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id:
                 return Err(Error::not_found(format!("No tag with name: {key} in run with id {run_id}")).into());
             }
         }
+        Op::PutAnnotation { annotation_id, run_id, metric_key, step, text, author, created_ms } => {
+            let run = run_row(conn, run_id)?;
+            // An edit keeps the annotation on the run it was made on.
+            let owner: Option<i64> = conn
+                .prepare_cached("SELECT run_pk FROM annotations WHERE annotation_id = ?1")?
+                .query_row([annotation_id], |r| r.get(0))
+                .optional()?;
+            if owner.is_some_and(|pk| pk != run.pk) {
+                return Err(Error::invalid(format!("Annotation {annotation_id} belongs to another run")).into());
+            }
+            conn.prepare_cached(
+                "INSERT INTO annotations(annotation_id, run_pk, metric_key, step, text, author, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT(annotation_id) DO UPDATE SET metric_key = excluded.metric_key, step = excluded.step,
+                     text = excluded.text, author = excluded.author",
+            )?
+            .execute(params![annotation_id, run.pk, metric_key, step, text, author, created_ms])?;
+        }
+        Op::DeleteAnnotation { annotation_id, run_id } => {
+            let run = run_row(conn, run_id)?;
+            let n = conn
+                .prepare_cached("DELETE FROM annotations WHERE annotation_id = ?1 AND run_pk = ?2")?
+                .execute(params![annotation_id, run.pk])?;
+            if n == 0 {
+                return Err(Error::not_found(format!("No annotation {annotation_id} on run {run_id}")).into());
+            }
+        }
         Op::PutArtifact { path, sha256, size } => {
             conn.prepare_cached(
                 "INSERT INTO artifacts(path, sha256, size, owner) VALUES (?1, ?2, ?3, ?4)

@@ -367,3 +367,57 @@ fn a_subset_bundle_carries_only_the_chosen_entities() {
         assert!(matches!(err, SyncError::Bundle(_)), "{err}");
     }
 }
+
+#[test]
+fn annotations_travel_with_their_run_and_edits_converge() {
+    let (_remote_dir, remote) = bare_remote();
+    let (a, b) = (Replica::new("wa"), Replica::new("wb"));
+    experiment(&a, "1", "e");
+    run(&a, "1", "r1", 3);
+    let put = |text: &str, author: &str| Op::PutAnnotation {
+        annotation_id: "n1".into(),
+        run_id: "r1".into(),
+        metric_key: "loss".into(),
+        step: 2,
+        text: text.into(),
+        author: author.into(),
+        created_ms: 10,
+    };
+    a.write(10, put("LR dropped here", "ana"));
+    a.sync(&remote);
+    b.sync(&remote);
+    let texts = |r: &Replica| -> Vec<String> {
+        r.store
+            .annotations(&["r1".into()])
+            .unwrap()
+            .into_iter()
+            .map(|n| format!("{}@{}:{}", n.metric_key, n.step, n.text))
+            .collect()
+    };
+    assert_eq!(texts(&b), vec!["loss@2:LR dropped here"]);
+
+    // B edits while A, offline, adds a second note; both land everywhere.
+    b.write(20, put("LR halved here", "bo"));
+    a.write(
+        21,
+        Op::PutAnnotation {
+            annotation_id: "n2".into(),
+            run_id: "r1".into(),
+            metric_key: "acc".into(),
+            step: 1,
+            text: "plateau".into(),
+            author: "ana".into(),
+            created_ms: 21,
+        },
+    );
+    b.sync(&remote);
+    a.sync(&remote);
+    b.sync(&remote);
+    assert_eq!(texts(&a), vec!["acc@1:plateau", "loss@2:LR halved here"]);
+    assert_eq!(texts(&a), texts(&b));
+
+    a.write(30, Op::DeleteAnnotation { annotation_id: "n2".into(), run_id: "r1".into() });
+    a.sync(&remote);
+    b.sync(&remote);
+    assert_eq!(texts(&b), vec!["loss@2:LR halved here"]);
+}
