@@ -226,6 +226,12 @@ impl RunsTable {
         ctx.link().send_future(async move { Msg::Pinned { generation, result: api::run_table(&q).await } });
     }
 
+    /// Whether the current query's first answer is in: rows, groups, an
+    /// error, or an empty result.
+    fn has_data(&self) -> bool {
+        !self.pages.is_empty() || self.groups.is_some() || self.error.is_some() || self.total == Some(0)
+    }
+
     fn expansions(&self) -> Vec<(usize, usize)> {
         self.expanded.iter().map(|(i, e)| (*i, e.children.as_ref().map_or(0, Vec::len))).collect()
     }
@@ -699,9 +705,7 @@ impl Component for RunsTable {
         if first_render {
             ctx.link().send_message(Msg::Scrolled);
         }
-        if self.timing_pending
-            && (!self.pages.is_empty() || self.groups.is_some() || self.error.is_some() || self.total == Some(0))
-        {
+        if self.timing_pending && self.has_data() {
             self.timing_pending = false;
             record_timing("tableLoadMs", dom::now_ms() - self.query_started);
         }
@@ -877,7 +881,7 @@ impl Component for RunsTable {
         let total_height = if grouping { 0.0 } else { self.visual_rows() as f64 * ROW_HEIGHT };
 
         html! {
-            <section class="runs" data-ready={(self.total.is_some() && !self.timing_pending).to_string()}>
+            <section class="runs" data-ready={self.has_data().to_string()}>
                 { filter_box }
                 { toolbar }
                 { chooser }
