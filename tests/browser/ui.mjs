@@ -140,6 +140,70 @@ try {
     await waitTotal(3);
   });
 
+  await t.step('column chooser adds a tag column, kept after a reload', async () => {
+    await page.goto(`${base}/#/experiments/${s.experiment_id}`);
+    await waitTotal(s.top_level_runs);
+    await page.click('.columns-button');
+    await page.locator('.chooser label', { hasText: 'batch' }).locator('input').check();
+    await page.locator('.row.header .cell.head.tag', { hasText: 'batch' }).waitFor();
+    await page.reload();
+    await page.locator('.row.header .cell.head.tag', { hasText: 'batch' }).waitFor();
+  });
+
+  await t.step('pins a run to the top, kept after a reload', async () => {
+    await page.goto(`${base}/#/experiments/${s.experiment_id}?order_by=${encodeURIComponent('attributes.run_name ASC')}`);
+    await waitTotal(s.top_level_runs);
+    const last = page.locator('.rows .row.virtual', { hasText: 'r11' });
+    await last.locator('.cell.check input').check();
+    await page.click('.selection-bar button:has-text("Pin")');
+    await page.locator('.pinned .row', { hasText: 'r11' }).waitFor();
+    await page.reload();
+    await page.locator('.pinned .row', { hasText: 'r11' }).locator('.pin').waitFor();
+  });
+
+  await t.step('compares two runs, only differences', async () => {
+    await page.goto(`${base}/#/experiments/${s.experiment_id}?order_by=${encodeURIComponent('attributes.run_name ASC')}`);
+    await waitTotal(s.top_level_runs);
+    const boxes = page.locator('.rows .row.virtual .cell.check input');
+    await boxes.nth(1).check();
+    await boxes.nth(2).check();
+    await page.click('.selection-bar button:has-text("Compare")');
+    await page.locator('h1', { hasText: 'Comparing 2 runs' }).waitFor();
+    assert(decodeURIComponent(page.url()).includes('compare-runs?runs=['), 'MLflow-style compare link');
+    const all = await page.locator('table.diff tbody tr').count();
+    await page.locator('.only-diff').check();
+    const diffs = await page.locator('table.diff tbody tr').count();
+    assert(diffs < all && diffs > 0, `only differences: ${diffs} of ${all}`);
+    assert((await page.locator('table.diff').textContent()).includes('optimizer'), 'the differing param is listed');
+  });
+
+  await t.step('creates, renames, deletes and restores an experiment', async () => {
+    await page.goto(`${base}/#/`);
+    await page.click('.sidebar-head button');
+    await page.fill('input.create', 'made-in-ui');
+    await page.press('input.create', 'Enter');
+    await page.locator('.experiment.selected', { hasText: 'made-in-ui' }).waitFor();
+    await page.locator('.experiment', { hasText: 'made-in-ui' }).hover();
+    await page.locator('.experiment', { hasText: 'made-in-ui' }).locator('button[title="Rename"]').click();
+    await page.fill('input.rename', 'renamed-in-ui');
+    await page.press('input.rename', 'Enter');
+    await page.locator('.experiment', { hasText: 'renamed-in-ui' }).waitFor();
+    page.once('dialog', (d) => d.accept());
+    await page.locator('.experiment', { hasText: 'renamed-in-ui' }).hover();
+    await page.locator('.experiment', { hasText: 'renamed-in-ui' }).locator('button[title="Delete"]').click();
+    await page.locator('.experiment', { hasText: 'renamed-in-ui' }).waitFor({ state: 'detached' });
+    await page.locator('.sidebar label.check input').check();
+    await page.locator('.experiment.deleted', { hasText: 'renamed-in-ui' }).locator('button[title="Restore"]').click();
+    await page.locator('.experiment:not(.deleted)', { hasText: 'renamed-in-ui' }).waitFor();
+  });
+
+  await t.step('prompt versions side by side', async () => {
+    await page.goto(`${base}/#/prompts`);
+    await page.locator('table.models a', { hasText: s.prompt_name }).click();
+    await page.locator('table.prompt-diff td.added', { hasText: 'politely' }).waitFor();
+    assert((await page.locator('table.prompt-diff td.removed').first().textContent()).includes('Hello'), 'old line on the left');
+  });
+
   await t.step('keyboard: arrows move, Enter opens', async () => {
     await page.goto(`${base}/#/experiments/${s.experiment_id}?order_by=${encodeURIComponent('attributes.run_name ASC')}`);
     await waitTotal(s.top_level_runs);

@@ -56,6 +56,8 @@ def seed(uri):
     client.create_registered_model("ui-model")
     client.create_model_version("ui-model", f"runs:/{runs['r03']}/model", run_id=runs["r03"])
     client.set_registered_model_alias("ui-model", "champion", "1")
+    mlflow.genai.register_prompt(name="ui-greeting", template="Hello {{name}}.")
+    mlflow.genai.register_prompt(name="ui-greeting", template="Hello {{name}}, politely.")
     return client, exp, runs
 
 
@@ -101,6 +103,7 @@ def test_review_ui_in_a_real_browser(ui_server):
         "printed_link": link,
         "printed_run_name": "printed-run",
         "model_name": "ui-model",
+        "prompt_name": "ui-greeting",
     }
     result = subprocess.run(
         ["node", str(BROWSER_DIR / "ui.mjs")],

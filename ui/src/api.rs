@@ -553,13 +553,18 @@ pub async fn registered_model(name: &str) -> ApiResult<RegisteredModel> {
     Ok(get::<Got>(&format!("{MLFLOW}/registered-models/get?name={}", q(name))).await?.registered_model)
 }
 
-pub async fn model_versions(name: &str) -> ApiResult<Vec<ModelVersion>> {
+/// A model's versions, newest first. Prompts' versions are hidden from plain
+/// searches, as in MLflow, so `prompt` asks for them by their tag.
+pub async fn model_versions(name: &str, prompt: bool) -> ApiResult<Vec<ModelVersion>> {
     #[derive(Deserialize)]
     struct Page {
         #[serde(default)]
         model_versions: Vec<ModelVersion>,
     }
-    let filter = format!("name = '{}'", name.replace('\'', "\\'"));
+    let mut filter = format!("name = '{}'", name.replace('\'', "\\'"));
+    if prompt {
+        filter.push_str(" AND tags.`mlflow.prompt.is_prompt` = 'true'");
+    }
     let url = format!("{MLFLOW}/model-versions/search?max_results=10000&filter={}", q(&filter));
     let mut versions = get::<Page>(&url).await?.model_versions;
     versions.sort_by_key(|v| std::cmp::Reverse(v.version.parse::<i64>().unwrap_or(0)));

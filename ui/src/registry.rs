@@ -148,7 +148,7 @@ pub fn ModelPage(props: &ModelProps) -> Html {
     let reload = use_state(|| 0u32);
     let error = use_state(|| None::<ApiError>);
     let data = use_remote(props.name.clone(), *reload, |name| async move {
-        Ok((api::registered_model(&name).await?, api::model_versions(&name).await?))
+        Ok((api::registered_model(&name).await?, api::model_versions(&name, false).await?))
     });
     let act = {
         let (reload, error) = (reload.clone(), error.clone());
@@ -306,7 +306,7 @@ pub struct PromptProps {
 /// A prompt's versions, two of them side by side, line by line.
 #[component]
 pub fn PromptPage(props: &PromptProps) -> Html {
-    let data = use_remote(props.name.clone(), 0, |name| async move { api::model_versions(&name).await });
+    let data = use_remote(props.name.clone(), 0, |name| async move { api::model_versions(&name, true).await });
     let left = use_state(|| None::<String>);
     let right = use_state(|| None::<String>);
     let versions = match &*data {

@@ -22,6 +22,9 @@ struct Args {
     /// Runs in the experiment (each with 5 metrics, 5 params and 2 tags).
     #[arg(long, default_value_t = 100_000)]
     runs: usize,
+    /// Keep the seeded store here; a store seeded before is reused as it is.
+    #[arg(long, value_name = "DIR")]
+    store: Option<PathBuf>,
     /// Where tests/browser lives (with `npm ci` done).
     #[arg(long, default_value = "tests/browser")]
     browser_dir: PathBuf,
@@ -33,6 +36,10 @@ fn api<T>(r: Result<T, almanac_api::ApiError>) -> Result<T> {
 
 fn seed(dir: &Path, runs: usize) -> Result<String> {
     let app = api(App::open(dir, Box::new(SystemClock), Box::new(OsEntropy)))?;
+    if let Ok(e) = app.experiment_by_name("ui-bench") {
+        eprintln!("reusing the seeded experiment in {}", dir.display());
+        return Ok(e.experiment_id);
+    }
     let exp = api(app.create_experiment("ui-bench", None, vec![]))?;
     let started = Instant::now();
     for i in 0..runs {
@@ -103,7 +110,7 @@ fn serve(bin: &Path, store: &Path) -> Result<(Server, String)> {
 fn main() -> Result<()> {
     let args = Args::parse();
     let dir = tempfile::tempdir()?;
-    let store = dir.path().join("store");
+    let store = args.store.clone().unwrap_or_else(|| dir.path().join("store"));
     let exp = seed(&store, args.runs)?;
     let (_server, base) = serve(&args.almanac, &store)?;
     let status = Command::new("node")
