@@ -177,6 +177,57 @@ try {
     assert((await page.locator('table.diff').textContent()).includes('optimizer'), 'the differing param is listed');
   });
 
+  await t.step('charts draw on a canvas and redraw when the series change', async () => {
+    const ids = JSON.stringify(s.chart_runs);
+    await page.goto(`${base}/#/compare-runs?runs=${encodeURIComponent(ids)}`);
+    const canvas = page.locator('canvas.charts-canvas');
+    await canvas.waitFor();
+    // Two metrics (acc, loss) for each of the three runs.
+    await page.waitForFunction((n) => window.__almanacChartSeries >= n, s.chart_runs.length * 2, { timeout: 20000 });
+    // egui paints on demand: after a change, wait for a fresh frame.
+    const after = async (change) => {
+      const f = await page.evaluate(() => window.__almanacChartFrames || 0);
+      await change();
+      await page.waitForFunction((f) => window.__almanacChartFrames > f, f, { timeout: 20000 });
+      await page.waitForTimeout(400);
+      return canvas.screenshot();
+    };
+    await page.waitForTimeout(600);
+    const raw = await canvas.screenshot();
+    const smoothed = await after(() => page.selectOption('select.smoothing', 'ema'));
+    assert(!raw.equals(smoothed), 'smoothing changes the pixels');
+    const logged = await after(() => page.locator('input.log-y').check());
+    assert(!logged.equals(smoothed), 'log y changes the pixels');
+    const empty = await after(() => page.fill('input.metric-search', 'no-such-metric'));
+    assert(!empty.equals(logged), 'hiding every chart changes the pixels');
+    await after(() => page.fill('input.metric-search', 'loss'));
+    // The choices are remembered for the experiment.
+    await page.reload();
+    await canvas.waitFor();
+    assert((await page.inputValue('input.metric-search')) === 'loss', 'chart settings persist');
+    assert((await page.inputValue('select.smoothing')) === 'ema', 'smoothing persists');
+    await page.locator('input.log-y').uncheck();
+    await page.selectOption('select.smoothing', '');
+  });
+
+  await t.step('clicking a chart point starts an annotation on that run', async () => {
+    const canvas = page.locator('canvas.charts-canvas');
+    await page.waitForFunction(() => window.__almanacChartSeries >= 3, null, { timeout: 20000 });
+    await page.waitForTimeout(500);
+    const box = await canvas.boundingBox();
+    // The one chart shown (loss) fills the first cell: click inside its plot.
+    await page.mouse.click(box.x + box.width * 0.3, box.y + 150);
+    await page.locator('.chart-annotation').waitFor();
+    await page.fill('.chart-note', 'warmup ends');
+    await page.click('.chart-annotation button:has-text("Annotate")');
+    await page.locator('.chart-annotation').waitFor({ state: 'detached' });
+  });
+
+  await t.step('parameter importance ranks the params', async () => {
+    await page.locator('table.importance-table tr[data-param="lr"]').waitFor();
+    await page.locator('table.importance-table tr[data-param="optimizer"]').waitFor();
+  });
+
   await t.step('creates, renames, deletes and restores an experiment', async () => {
     await page.goto(`${base}/#/`);
     await page.click('.sidebar-head button');

@@ -104,6 +104,7 @@ def test_review_ui_in_a_real_browser(ui_server):
         "printed_run_name": "printed-run",
         "model_name": "ui-model",
         "prompt_name": "ui-greeting",
+        "chart_runs": [runs["r01"], runs["r02"], runs["r03"]],
     }
     result = subprocess.run(
         ["node", str(BROWSER_DIR / "ui.mjs")],
@@ -126,3 +127,11 @@ def test_review_ui_in_a_real_browser(ui_server):
         f"{ui_server.uri}/api/2.0/almanac/annotations/list", json={"run_ids": [runs["r05"]]}, timeout=10
     ).json()["annotations"]
     assert [(n["metric_key"], n["step"], n["text"], n["author"]) for n in notes] == [("loss", 3, "LR dropped here", "ana")]
+    # The chart click annotated one of the charted runs, on the charted metric.
+    chart_notes = requests.post(
+        f"{ui_server.uri}/api/2.0/almanac/annotations/list",
+        json={"run_ids": [runs["r01"], runs["r02"], runs["r03"]]},
+        timeout=10,
+    ).json()["annotations"]
+    assert [(n["metric_key"], n["text"]) for n in chart_notes] == [("loss", "warmup ends")]
+    assert 0 <= chart_notes[0]["step"] <= 4

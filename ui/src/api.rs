@@ -515,6 +515,44 @@ pub async fn history(run_id: &str, key: &str, max_points: i64) -> ApiResult<Vec<
     Ok(get::<Points>(&path).await?.metrics)
 }
 
+/// Several runs' histories of one metric, min/max thinned to at most
+/// `max_points` per run, optionally within a step range (for zooming in).
+pub async fn history_bulk(
+    run_ids: &[String],
+    key: &str,
+    steps: Option<(i64, i64)>,
+    max_points: i64,
+) -> ApiResult<Vec<(String, almanac_charts::Point)>> {
+    #[derive(Deserialize)]
+    struct P {
+        run_id: String,
+        #[serde(deserialize_with = "float")]
+        value: f64,
+        #[serde(default)]
+        timestamp: i64,
+        #[serde(default)]
+        step: i64,
+    }
+    #[derive(Deserialize)]
+    struct Points {
+        #[serde(default)]
+        metrics: Vec<P>,
+    }
+    let mut path = format!("{MLFLOW}/metrics/get-history-bulk-interval?metric_key={}&max_results={max_points}", q(key));
+    for id in run_ids {
+        path.push_str(&format!("&run_ids={}", q(id)));
+    }
+    if let Some((start, end)) = steps {
+        path.push_str(&format!("&start_step={start}&end_step={end}"));
+    }
+    Ok(get::<Points>(&path)
+        .await?
+        .metrics
+        .into_iter()
+        .map(|p| (p.run_id, almanac_charts::Point { step: p.step, timestamp: p.timestamp, value: p.value }))
+        .collect())
+}
+
 pub async fn artifacts(run_id: &str, path: &str) -> ApiResult<Vec<ArtifactFile>> {
     #[derive(Deserialize)]
     struct Listing {
