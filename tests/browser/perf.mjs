@@ -107,6 +107,7 @@ await page.goto(`${base}/#/experiments/${exp}`);
 await page.locator('.rows .row.virtual[data-run]').first().waitFor();
 const { frames, scrolledTo } = await scrollFrames(page);
 const sorted = [...frames].sort((a, b) => a - b);
+console.error('slow frames (index: ms):', frames.map((f, i) => [i, f]).filter(([, f]) => f > 25).map(([i, f]) => `${i}: ${f.toFixed(1)}`).join(', '));
 record('scroll: worst frame', `${sorted[sorted.length - 1].toFixed(1)} ms over ${frames.length} frames`, '≤ 50 ms');
 record('scroll: p95 frame', `${sorted[Math.floor(sorted.length * 0.95)].toFixed(1)} ms (scrolled ${Math.round(scrolledTo / 30)} rows)`, '');
 await context.close();

@@ -439,11 +439,14 @@ impl Component for RunsTable {
                 }
             }
             Msg::Scrolled => {
+                let before = layout::visible_rows(self.scroll_top, self.viewport, self.visual_rows());
                 if let Some(el) = self.scroller.cast::<web_sys::Element>() {
                     self.scroll_top = el.scroll_top() as f64;
                     self.viewport = el.client_height() as f64;
                 }
                 self.fetch_visible(ctx);
+                // Within the overscan nothing new comes into view: no render.
+                return layout::visible_rows(self.scroll_top, self.viewport, self.visual_rows()) != before;
             }
             Msg::FilterInput(text) => {
                 self.filter_error = parse_filter(&text, Target::Runs).err().map(|e| e.to_string());
@@ -977,7 +980,7 @@ impl RunsTable {
             (!pinned_section && !on_control).then_some(Msg::Cursor(row))
         });
         html! {
-            <div {class} {style} key={ if pinned_section { format!("pin-{id}") } else { format!("r{row}") } } role="row"
+            <div {class} {style} key={ if pinned_section { format!("pin-{id}") } else { format!("{id}-{row}") } } role="row"
                 data-run={id.clone()} aria-selected={selected.to_string()} onclick={on_click}>
                 <span class="cell check"><input type="checkbox" checked={selected} onchange={on_select} aria-label={format!("Select {}", run.name())} /></span>
                 { for cols.iter().map(|c| {
