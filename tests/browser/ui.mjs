@@ -223,6 +223,31 @@ try {
     await page.locator('.chart-annotation').waitFor({ state: 'detached' });
   });
 
+  await t.step('hover shows a run and its value; a legend click hides a run', async () => {
+    const canvas = page.locator('canvas.charts-canvas');
+    const box = await canvas.boundingBox();
+    // The loss chart fills the left cell; sweep the pointer until it is near a point.
+    let hover = '';
+    for (let y = 60; y < 260 && !/r0[123]/.test(hover); y += 12) {
+      for (let x = 0.06; x < 0.46 && !/r0[123]/.test(hover); x += 0.04) {
+        await page.mouse.move(box.x + box.width * x, box.y + y);
+        await page.waitForTimeout(40);
+        hover = await page.evaluate(() => window.__almanacChartHover || '');
+      }
+    }
+    assert(/r0[123]/.test(hover) && hover.includes('value:'), `hover label: ${hover}`);
+    // The legend sits in the plot's top-right corner: click down its entries.
+    const cellRight = box.x + box.width / 2 - 8;
+    let hidden = '0';
+    for (let y = 30; y < 110 && hidden === '0'; y += 6) {
+      await page.mouse.click(cellRight - 30, box.y + y);
+      await page.waitForTimeout(120);
+      hidden = await page.evaluate(() => window.__almanacHidden_loss || '0');
+    }
+    assert(hidden === '1', `one run hidden by the legend, got ${hidden}`);
+    if (await page.locator('.chart-annotation').count()) await page.click('.chart-annotation button:has-text("Cancel")');
+  });
+
   await t.step('parameter importance ranks the params', async () => {
     await page.locator('table.importance-table tr[data-param="lr"]').waitFor();
     await page.locator('table.importance-table tr[data-param="optimizer"]').waitFor();

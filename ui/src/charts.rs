@@ -134,7 +134,9 @@ impl ChartsApp {
             XAxis::Metric(m) => m.clone(),
         };
         ui.label(egui::RichText::new(metric).strong());
+        let plot_id = egui::Id::unique(("chart", metric));
         let plot = Plot::new(("chart", metric))
+            .id(plot_id)
             .height(CHART_HEIGHT)
             .legend(Legend::default())
             .x_axis_label(axis_label)
@@ -144,7 +146,9 @@ impl ChartsApp {
                     egui_plot::HoverPosition::Elsewhere { position } => ("", *position),
                 };
                 let y = if log { 10f64.powf(p.y) } else { p.y };
-                Some(format!("{name}\nx: {:.6}\n{}: {:.6}", p.x, "value", y))
+                let text = format!("{name}\nx: {}\nvalue: {}", crate::format::number(p.x), crate::format::number(y));
+                expose("__almanacChartHover", &text);
+                Some(text)
             })
             .y_axis_formatter(
                 move |mark, _| if log { format!("1e{:.0}", mark.value) } else { format!("{}", mark.value) },
@@ -195,6 +199,9 @@ impl ChartsApp {
             plot_ui.pointer_coordinate()
         });
         let bounds = response.transform.bounds();
+        // What the legend hid, for browser tests (egui draws it; the DOM cannot see it).
+        let hidden = egui_plot::PlotMemory::load(ui.ctx(), plot_id).map_or(0, |m| m.hidden_items.len());
+        expose(&format!("__almanacHidden_{metric}"), &hidden.to_string());
         // Zoomed in on steps: ask for that range at full detail, once.
         if step_axis && !response.response.dragged() {
             let (lo, hi) = (bounds.min()[0].floor() as i64, bounds.max()[0].ceil() as i64);
@@ -271,6 +278,14 @@ impl ChartsApp {
                 }
             }
         });
+    }
+}
+
+/// Puts a value on `window` for browser tests: what egui draws is pixels,
+/// which a test cannot read as text.
+fn expose(name: &str, value: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&w, &name.into(), &value.into());
     }
 }
 
