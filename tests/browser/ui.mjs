@@ -253,6 +253,24 @@ try {
     await page.locator('table.importance-table tr[data-param="optimizer"]').waitFor();
   });
 
+  await t.step('a saved view reopens with its runs and chart choices', async () => {
+    await page.selectOption('select.smoothing', 'twema');
+    await page.fill('.view-name', 'smoothed loss');
+    await page.click('.save-view');
+    await page.locator('.saved-views .notice a', { hasText: 'smoothed loss' }).waitFor();
+    // Local choices move on; the view keeps what was saved.
+    await page.selectOption('select.smoothing', '');
+    await page.goto(`${base}/#/experiments/${s.experiment_id}`);
+    await page.goto(`${base}/#/compare-runs?runs=${encodeURIComponent(JSON.stringify(s.chart_runs))}`);
+    await page.locator('a.saved-view', { hasText: 'smoothed loss' }).click();
+    await page.locator('.view-title', { hasText: 'smoothed loss' }).waitFor();
+    await page.locator('h1', { hasText: `Comparing ${s.chart_runs.length} runs` }).waitFor();
+    assert((await page.inputValue('select.smoothing')) === 'twema', 'the view restores its smoothing');
+    assert(page.url().includes('#/views/'), 'a view has its own link');
+    await page.waitForFunction((n) => window.__almanacChartSeries >= n, s.chart_runs.length, { timeout: 20000 });
+    await page.selectOption('select.smoothing', '');
+  });
+
   await t.step('creates, renames, deletes and restores an experiment', async () => {
     await page.goto(`${base}/#/`);
     await page.click('.sidebar-head button');

@@ -135,3 +135,7 @@ def test_review_ui_in_a_real_browser(ui_server):
     ).json()["annotations"]
     assert [(n["metric_key"], n["text"]) for n in chart_notes] == [("loss", "warmup ends")]
     assert 0 <= chart_notes[0]["step"] <= 4
+    views = requests.get(f"{ui_server.uri}/api/2.0/almanac/views/list", params={"experiment_id": exp}, timeout=10).json()["views"]
+    assert [v["name"] for v in views] == ["smoothed loss"]
+    spec = json.loads(views[0]["spec"])
+    assert spec["runs"] == [runs["r01"], runs["r02"], runs["r03"]] and spec["charts"]["smoothing"] == "twema"

@@ -666,3 +666,36 @@ pub async fn delete_annotation(run_id: &str, annotation_id: &str) -> ApiResult<(
     send("POST", &format!("{ALMANAC}/annotations/delete"), json!({"run_id": run_id, "annotation_id": annotation_id}))
         .await
 }
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct SavedView {
+    pub view_id: String,
+    pub experiment_id: String,
+    pub name: String,
+    pub spec: String,
+    #[serde(default)]
+    pub updated_ms: i64,
+}
+
+#[derive(Deserialize)]
+struct OneView {
+    view: SavedView,
+}
+
+pub async fn save_view(experiment_id: &str, name: &str, spec: &Value) -> ApiResult<SavedView> {
+    let body = json!({"experiment_id": experiment_id, "name": name, "spec": spec.to_string()});
+    Ok(post::<OneView>(&format!("{ALMANAC}/views/save"), body).await?.view)
+}
+
+pub async fn saved_views(experiment_id: &str) -> ApiResult<Vec<SavedView>> {
+    #[derive(Deserialize)]
+    struct Views {
+        #[serde(default)]
+        views: Vec<SavedView>,
+    }
+    Ok(get::<Views>(&format!("{ALMANAC}/views/list?experiment_id={}", q(experiment_id))).await?.views)
+}
+
+pub async fn saved_view(view_id: &str) -> ApiResult<SavedView> {
+    Ok(get::<OneView>(&format!("{ALMANAC}/views/get?view_id={}", q(view_id))).await?.view)
+}

@@ -4,7 +4,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
 use yew::prelude::*;
 
-use crate::compare::Compare;
+use crate::compare::{Compare, ViewPage};
 use crate::dom;
 use crate::registry::{ModelPage, ModelsPage, PromptPage, PromptsPage, VersionPage};
 use crate::route::{Route, TableView};
@@ -58,6 +58,7 @@ pub fn App() -> Html {
         }
         Route::Run { experiment_id, run_id } => html! { <RunPage {experiment_id} {run_id} /> },
         Route::Compare { runs } => html! { <Compare {runs} /> },
+        Route::View { id } => html! { <ViewPage {id} /> },
         Route::Models => html! { <ModelsPage /> },
         Route::Model { name } => html! { <ModelPage {name} /> },
         Route::ModelVersion { name, version } => html! { <VersionPage {name} {version} /> },

@@ -364,13 +364,18 @@ fn latest_values(runs: &[Run]) -> HashMap<String, HashMap<String, f64>> {
         .collect()
 }
 
-fn settings_key(runs: &[Run]) -> String {
-    format!("almanac.charts.{}", runs.first().map(|r| r.info.experiment_id.as_str()).unwrap_or(""))
+/// Where an experiment's chart choices are remembered in the browser.
+pub fn settings_key(experiment_id: &str) -> String {
+    format!("almanac.charts.{experiment_id}")
 }
 
-/// Chart choices remembered per experiment.
+fn runs_settings_key(runs: &[Run]) -> String {
+    settings_key(runs.first().map(|r| r.info.experiment_id.as_str()).unwrap_or(""))
+}
+
+/// Chart choices, remembered per experiment and kept in saved views.
 #[derive(serde::Serialize, serde::Deserialize, Default, Clone, PartialEq)]
-struct Settings {
+pub struct Settings {
     search: String,
     x_axis: String,
     log_y: bool,
@@ -401,7 +406,7 @@ fn smoothing_of(kind: &str, weight: f64) -> Smoothing {
 pub fn Charts(props: &ChartsProps) -> Html {
     let canvas = use_node_ref();
     let settings = use_state(|| {
-        crate::dom::load::<Settings>(&settings_key(&props.runs))
+        crate::dom::load::<Settings>(&runs_settings_key(&props.runs))
             .unwrap_or(Settings { weight: 0.6, ..Default::default() })
     });
     let view = use_state(|| View::Lines);
@@ -470,7 +475,7 @@ pub fn Charts(props: &ChartsProps) -> Html {
         s.latest = latest_values(&props.runs);
         s.repaint();
     }
-    crate::dom::save(&settings_key(&props.runs), &*settings);
+    crate::dom::save(&runs_settings_key(&props.runs), &*settings);
 
     // Start the egui runner on the canvas once; destroy it on unmount.
     {

@@ -82,6 +82,7 @@ pub fn Compare(props: &CompareProps) -> Html {
     html! {
         <div class="page compare wide">
             <h1>{ format!("Comparing {} runs", runs.len()) }</h1>
+            <SavedViews runs={runs.clone()} />
             <Charts runs={runs.clone()} />
             <Importance experiment_id={runs[0].info.experiment_id.clone()} />
             <h2>{ "Differences" }</h2>
@@ -201,5 +202,119 @@ fn Importance(props: &ImportanceProps) -> Html {
                 </table>
             }
         </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct SavedViewsProps {
+    runs: Vec<Run>,
+}
+
+/// Save this comparison (runs and chart choices) under a name, and list the
+/// experiment's saved views. Views live in the store and sync with it.
+#[component]
+fn SavedViews(props: &SavedViewsProps) -> Html {
+    let experiment = props.runs[0].info.experiment_id.clone();
+    let views = use_state(Vec::<api::SavedView>::new);
+    let name = use_state(String::new);
+    let error = use_state(|| None::<api::ApiError>);
+    let saved = use_state(|| None::<api::SavedView>);
+    let reload = use_state(|| 0u32);
+    {
+        let (views, error) = (views.clone(), error.clone());
+        use_effect_with((experiment.clone(), *reload), move |(exp, _)| {
+            let exp = exp.clone();
+            spawn_local(async move {
+                match api::saved_views(&exp).await {
+                    Ok(v) => views.set(v),
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        });
+    }
+    let save = {
+        let (name, error, saved, reload) = (name.clone(), error.clone(), saved.clone(), reload.clone());
+        let runs: Vec<String> = props.runs.iter().map(|r| r.info.run_id.clone()).collect();
+        let experiment = experiment.clone();
+        Callback::from(move |_| {
+            let charts: serde_json::Value =
+                crate::dom::load(&crate::charts::settings_key(&experiment)).unwrap_or(serde_json::Value::Null);
+            let spec = serde_json::json!({ "runs": runs, "charts": charts });
+            let (title, experiment) = ((*name).clone(), experiment.clone());
+            let (name, error, saved, reload) = (name.clone(), error.clone(), saved.clone(), reload.clone());
+            spawn_local(async move {
+                match api::save_view(&experiment, &title, &spec).await {
+                    Ok(v) => {
+                        saved.set(Some(v));
+                        name.set(String::new());
+                        error.set(None);
+                        reload.set(*reload + 1);
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        })
+    };
+    html! {
+        <div class="saved-views toolbar">
+            <input class="view-name" placeholder="Name this view" value={(*name).clone()} aria-label="View name"
+                oninput={ let n = name.clone(); move |e: InputEvent| n.set(crate::widgets::input_text(&e)) } />
+            <button class="save-view" onclick={save} disabled={name.trim().is_empty()}>{ "Save view" }</button>
+            if let Some(v) = &*saved {
+                <span class="notice">{ "Saved: " }<a href={crate::route::Route::View { id: v.view_id.clone() }.href()}>{ &v.name }</a></span>
+            }
+            if !views.is_empty() {
+                <span class="muted">{ "Saved views:" }</span>
+                { for views.iter().map(|v| html! {
+                    <a class="chip saved-view" href={crate::route::Route::View { id: v.view_id.clone() }.href()}>{ &v.name }</a>
+                }) }
+            }
+            if let Some(e) = &*error { <ErrorBox error={e.clone()} /> }
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct ViewPageProps {
+    pub id: String,
+}
+
+/// A saved view opened by its link: its chart choices are restored, then
+/// the comparison shows its runs.
+#[component]
+pub fn ViewPage(props: &ViewPageProps) -> Html {
+    let view = use_state(|| Remote::<(String, Vec<String>)>::Loading);
+    {
+        let view = view.clone();
+        use_effect_with(props.id.clone(), move |id| {
+            let id = id.clone();
+            spawn_local(async move {
+                view.set(match api::saved_view(&id).await {
+                    Ok(v) => {
+                        let spec: serde_json::Value = serde_json::from_str(&v.spec).unwrap_or_default();
+                        if let Some(charts) = spec.get("charts").filter(|c| c.is_object()) {
+                            crate::dom::save(&crate::charts::settings_key(&v.experiment_id), charts);
+                        }
+                        let runs = spec
+                            .get("runs")
+                            .and_then(|r| r.as_array())
+                            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                            .unwrap_or_default();
+                        Remote::Ready((v.name, runs))
+                    }
+                    Err(e) => Remote::Failed(e),
+                });
+            });
+        });
+    }
+    match &*view {
+        Remote::Loading => html! { <Loading /> },
+        Remote::Failed(e) => html! { <div class="page"><ErrorBox error={e.clone()} /></div> },
+        Remote::Ready((name, runs)) => html! {
+            <div>
+                <div class="view-title page"><span class="muted">{ "Saved view: " }</span><strong>{ name }</strong></div>
+                <Compare runs={runs.clone()} />
+            </div>
+        },
     }
 }

@@ -19,6 +19,10 @@ pub enum Route {
     Compare {
         runs: Vec<String>,
     },
+    /// A saved comparison, opened by its link.
+    View {
+        id: String,
+    },
     Models,
     Model {
         name: String,
@@ -64,6 +68,7 @@ impl Route {
                 Route::Run { experiment_id: exp.to_string(), run_id: run.to_string() }
             }
             ["compare-runs"] => Route::Compare { runs: parse_id_list(&get("runs")) },
+            ["views", id] => Route::View { id: id.to_string() },
             ["models"] => Route::Models,
             ["models", name] => Route::Model { name: name.to_string() },
             ["models", name, "versions", v] => Route::ModelVersion { name: name.to_string(), version: v.to_string() },
@@ -98,6 +103,7 @@ impl Route {
                 let list = serde_json::to_string(runs).unwrap_or_else(|_| "[]".into());
                 format!("#/compare-runs?runs={}", encode(&list))
             }
+            Route::View { id } => format!("#/views/{}", encode(id)),
             Route::Models => "#/models".into(),
             Route::Model { name } => format!("#/models/{}", encode(name)),
             Route::ModelVersion { name, version } => format!("#/models/{}/versions/{}", encode(name), encode(version)),
@@ -216,6 +222,7 @@ mod tests {
             },
             Route::Run { experiment_id: "7".into(), run_id: "r1".into() },
             Route::Compare { runs: vec!["r1".into(), "r2".into()] },
+            Route::View { id: "v1".into() },
             Route::Models,
             Route::Model { name: "a/b c?".into() },
             Route::ModelVersion { name: "m".into(), version: "2".into() },

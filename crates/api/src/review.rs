@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use almanac_core::Error;
-use almanac_core::model::{Annotation, Run, Tag, ViewType};
+use almanac_core::model::{Annotation, Run, SavedView, Tag, ViewType};
 use almanac_core::op::Op;
 use almanac_core::search::{Target, parse_filter, parse_order_by};
 use almanac_core::validation as v;
@@ -53,6 +53,9 @@ pub struct GroupRuns {
 
 /// The longest annotation text kept, as for a tag value.
 pub const MAX_ANNOTATION_CHARS: usize = 8000;
+
+/// The largest saved view spec accepted (it holds run ids and chart choices).
+pub const MAX_VIEW_SPEC_BYTES: usize = 256 * 1024;
 
 /// A new annotation, or an edit of `annotation_id`.
 #[derive(Debug, Clone, Default)]
@@ -192,6 +195,54 @@ impl App {
     /// The annotations on these runs.
     pub fn annotations(&self, run_ids: &[String]) -> Result<Vec<Annotation>> {
         Ok(self.store().annotations(run_ids)?)
+    }
+
+    /// Saves a comparison under `name` (a new view, or `view_id` replaced).
+    pub fn save_view(&self, view_id: Option<&str>, experiment_id: &str, name: &str, spec: &str) -> Result<SavedView> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 250 {
+            return Err(Error::invalid("A saved view needs a name of 1 to 250 characters").into());
+        }
+        if spec.len() > MAX_VIEW_SPEC_BYTES {
+            return Err(Error::invalid(format!("A saved view holds at most {MAX_VIEW_SPEC_BYTES} bytes")).into());
+        }
+        if serde_json::from_str::<serde_json::Value>(spec).map(|v| !v.is_object()).unwrap_or(true) {
+            return Err(Error::invalid("A saved view's spec must be a JSON object").into());
+        }
+        let experiment = self.experiment(experiment_id)?;
+        let (view_id, created_ms) = match view_id {
+            Some(id) => {
+                let existing = self.store().saved_view(id)?;
+                (existing.view_id, existing.created_ms)
+            }
+            None => (almanac_core::ids::run_id_from_random(self.random_bytes()), self.now()),
+        };
+        self.store().write(
+            &self.ctx(),
+            Op::SaveView {
+                view_id: view_id.clone(),
+                experiment_id: experiment.experiment_id,
+                name: name.to_string(),
+                spec: spec.to_string(),
+                created_ms,
+            },
+        )?;
+        Ok(self.store().saved_view(&view_id)?)
+    }
+
+    pub fn saved_views(&self, experiment_id: &str) -> Result<Vec<SavedView>> {
+        self.experiment(experiment_id)?;
+        Ok(self.store().saved_views(experiment_id)?)
+    }
+
+    pub fn saved_view(&self, view_id: &str) -> Result<SavedView> {
+        Ok(self.store().saved_view(view_id)?)
+    }
+
+    pub fn delete_view(&self, view_id: &str) -> Result<()> {
+        let view = self.store().saved_view(view_id)?;
+        self.store().write(&self.ctx(), Op::DeleteView { view_id: view.view_id, experiment_id: view.experiment_id })?;
+        Ok(())
     }
 
     /// Sets and removes tags on many runs in one transaction. Removing a tag
@@ -417,6 +468,28 @@ mod tests {
         app.delete_annotation(&ids[1], &a.annotation_id).unwrap();
         assert!(app.annotations(&ids).unwrap().is_empty());
         assert_eq!(app.delete_annotation(&ids[1], &a.annotation_id).unwrap_err().code, ErrorCode::ResourceDoesNotExist);
+    }
+
+    #[test]
+    fn views_are_saved_replaced_listed_and_deleted() {
+        let (_d, app, _) = seeded();
+        let v = app.save_view(None, "0", "best runs", r#"{"runs":["a"]}"#).unwrap();
+        let again =
+            app.save_view(Some(&v.view_id), "0", "best runs, smoothed", r#"{"runs":["a"],"smoothing":"ema"}"#).unwrap();
+        assert_eq!((again.view_id.as_str(), again.created_ms), (v.view_id.as_str(), v.created_ms));
+        let listed = app.saved_views("0").unwrap();
+        assert_eq!(listed.iter().map(|v| v.name.as_str()).collect::<Vec<_>>(), ["best runs, smoothed"]);
+        for (name, spec, experiment, code) in [
+            ("", "{}", "0", ErrorCode::InvalidParameterValue),
+            ("x", "not json", "0", ErrorCode::InvalidParameterValue),
+            ("x", "[1]", "0", ErrorCode::InvalidParameterValue),
+            ("x", "{}", "424242", ErrorCode::ResourceDoesNotExist),
+        ] {
+            assert_eq!(app.save_view(None, experiment, name, spec).unwrap_err().code, code, "{name} {spec}");
+        }
+        app.delete_view(&v.view_id).unwrap();
+        assert!(app.saved_views("0").unwrap().is_empty());
+        assert_eq!(app.saved_view(&v.view_id).unwrap_err().code, ErrorCode::ResourceDoesNotExist);
     }
 
     #[test]

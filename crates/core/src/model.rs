@@ -241,6 +241,18 @@ pub struct Annotation {
     pub created_ms: i64,
 }
 
+/// A named comparison kept with an experiment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedView {
+    pub view_id: String,
+    pub experiment_id: String,
+    pub name: String,
+    /// The UI's JSON description of the view (runs, charts, axes, smoothing).
+    pub spec: String,
+    pub created_ms: i64,
+    pub updated_ms: i64,
+}
+
 /// MLflow's reserved tag keys that Almanac reads or writes itself.
 pub mod tags {
     pub const RUN_NAME: &str = "mlflow.runName";

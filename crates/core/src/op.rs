@@ -252,6 +252,20 @@ pub enum Op {
         annotation_id: String,
         run_id: String,
     },
+    /// A named comparison (runs, charts, axes, smoothing) kept with an
+    /// experiment; `spec` is the UI's JSON, opaque to the store. Saving the
+    /// same id again replaces it.
+    SaveView {
+        view_id: String,
+        experiment_id: String,
+        name: String,
+        spec: String,
+        created_ms: i64,
+    },
+    DeleteView {
+        view_id: String,
+        experiment_id: String,
+    },
 }
 
 /// A batch's metric points as columns, one series per key: `{"key",
@@ -371,7 +385,9 @@ impl Op {
             | Op::SetExperimentLifecycle { experiment_id, .. }
             | Op::SetExperimentTag { experiment_id, .. }
             | Op::DeleteExperimentTag { experiment_id, .. }
-            | Op::AliasExperiment { experiment_id, .. } => experiment_id,
+            | Op::AliasExperiment { experiment_id, .. }
+            | Op::SaveView { experiment_id, .. }
+            | Op::DeleteView { experiment_id, .. } => experiment_id,
             Op::CreateRun { run_id, .. }
             | Op::UpdateRun { run_id, .. }
             | Op::SetRunLifecycle { run_id, .. }
@@ -445,6 +461,8 @@ impl Op {
             Op::DeleteArtifacts { .. } => "delete_artifacts",
             Op::PutAnnotation { .. } => "put_annotation",
             Op::DeleteAnnotation { .. } => "delete_annotation",
+            Op::SaveView { .. } => "save_view",
+            Op::DeleteView { .. } => "delete_view",
         }
     }
 }

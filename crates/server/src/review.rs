@@ -2,7 +2,7 @@
 //! MLflow's style, runs in MLflow's wire shape.
 
 use almanac_api::{Annotate, ApiError, App, GroupRuns, RunTable, TagRuns};
-use almanac_core::model::Annotation;
+use almanac_core::model::{Annotation, SavedView};
 use serde_json::{Map, Value, json};
 
 use crate::input::Input;
@@ -114,5 +114,34 @@ pub(crate) fn list_annotations(app: &App, r: &Input) -> Result<Vec<u8>, ApiError
 
 pub(crate) fn delete_annotation(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     app.delete_annotation(&r.run_id()?, &r.req_str("annotation_id")?)?;
+    reply(&json!({}))
+}
+
+fn saved_view(v: &SavedView) -> Value {
+    json!({
+        "view_id": v.view_id, "experiment_id": v.experiment_id, "name": v.name, "spec": v.spec,
+        "created_ms": v.created_ms, "updated_ms": v.updated_ms,
+    })
+}
+
+/// Saves a comparison: `{view}`. With `view_id`, replaces that view.
+pub(crate) fn save_view(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let id = r.opt_str("view_id")?.filter(|s| !s.is_empty());
+    let v = app.save_view(id.as_deref(), &r.req_str("experiment_id")?, &r.req_str("name")?, &r.req_str("spec")?)?;
+    reply(&json!({ "view": saved_view(&v) }))
+}
+
+/// `{views: [...]}` of an experiment, by name.
+pub(crate) fn list_views(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let views = app.saved_views(&r.req_str("experiment_id")?)?;
+    reply(&json!({ "views": views.iter().map(saved_view).collect::<Vec<_>>() }))
+}
+
+pub(crate) fn get_view(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    reply(&json!({ "view": saved_view(&app.saved_view(&r.req_str("view_id")?)?) }))
+}
+
+pub(crate) fn delete_view(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    app.delete_view(&r.req_str("view_id")?)?;
     reply(&json!({}))
 }

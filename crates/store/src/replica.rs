@@ -70,6 +70,7 @@ const PROJECTION_TABLES: &[&str] = &[
     "datasets",
     "run_outputs",
     "annotations",
+    "saved_views",
     "runs",
     "artifacts",
     "logged_model_tags",

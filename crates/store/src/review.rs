@@ -5,9 +5,9 @@
 use std::collections::HashMap;
 
 use almanac_core::Error;
-use almanac_core::model::Annotation;
+use almanac_core::model::{Annotation, SavedView};
 use almanac_core::search::Key;
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use crate::read::{RunQuery, canonical_query};
 use crate::search_sql::{self, Sql};
@@ -52,6 +52,17 @@ pub struct MetricRange {
 pub const MAX_GROUPS: i64 = 1000;
 
 const PARENT_TAG: &str = almanac_core::model::tags::PARENT_RUN_ID;
+
+fn view_from_row(r: &rusqlite::Row) -> rusqlite::Result<SavedView> {
+    Ok(SavedView {
+        view_id: r.get(0)?,
+        experiment_id: r.get(1)?,
+        name: r.get(2)?,
+        spec: r.get(3)?,
+        created_ms: r.get(4)?,
+        updated_ms: r.get(5)?,
+    })
+}
 
 fn strings(c: &Connection, text: &str, sql: &Sql) -> Result<Vec<String>> {
     let mut stmt = c.prepare(text)?;
@@ -205,6 +216,29 @@ impl Store {
                 })?
                 .collect::<rusqlite::Result<_>>()?;
             Ok(rows)
+        })
+    }
+
+    /// An experiment's saved views, by name.
+    pub fn saved_views(&self, experiment_id: &str) -> Result<Vec<SavedView>> {
+        self.with_reader(|c| {
+            let experiment = crate::write::canonical_experiment(c, experiment_id)?;
+            let mut stmt = c.prepare_cached(
+                "SELECT view_id, experiment_id, name, spec, created_ms, updated_ms FROM saved_views
+                 WHERE experiment_id = ?1 ORDER BY name, view_id",
+            )?;
+            let views = stmt.query_map([experiment], view_from_row)?.collect::<rusqlite::Result<_>>()?;
+            Ok(views)
+        })
+    }
+
+    pub fn saved_view(&self, view_id: &str) -> Result<SavedView> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT view_id, experiment_id, name, spec, created_ms, updated_ms FROM saved_views WHERE view_id = ?1",
+            )?;
+            let view = stmt.query_row([view_id], view_from_row).optional()?;
+            Ok(view.ok_or_else(|| Error::not_found(format!("No saved view {view_id}")))?)
         })
     }
 

@@ -314,6 +314,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX annotations_by_run ON annotations(run_pk, metric_key, step);
     "#,
+    // 12: saved comparison views, kept with their experiment and synced.
+    r#"
+    CREATE TABLE saved_views (
+        view_id       TEXT PRIMARY KEY,
+        experiment_id TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        spec          TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL,
+        updated_ms    INTEGER NOT NULL
+    );
+    CREATE INDEX saved_views_by_experiment ON saved_views(experiment_id, name);
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

@@ -331,6 +331,22 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id:
                 return Err(Error::not_found(format!("No annotation {annotation_id} on run {run_id}")).into());
             }
         }
+        Op::SaveView { view_id, experiment_id, name, spec, created_ms } => {
+            let experiment = canonical_experiment(conn, experiment_id)?;
+            conn.prepare_cached(
+                "INSERT INTO saved_views(view_id, experiment_id, name, spec, created_ms, updated_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(view_id) DO UPDATE SET name = excluded.name, spec = excluded.spec,
+                     updated_ms = excluded.updated_ms",
+            )?
+            .execute(params![view_id, experiment, name, spec, created_ms, time_ms])?;
+        }
+        Op::DeleteView { view_id, .. } => {
+            let n = conn.prepare_cached("DELETE FROM saved_views WHERE view_id = ?1")?.execute([view_id])?;
+            if n == 0 {
+                return Err(Error::not_found(format!("No saved view {view_id}")).into());
+            }
+        }
         Op::PutArtifact { path, sha256, size } => {
             conn.prepare_cached(
                 "INSERT INTO artifacts(path, sha256, size, owner) VALUES (?1, ?2, ?3, ?4)

@@ -421,3 +421,33 @@ fn annotations_travel_with_their_run_and_edits_converge() {
     b.sync(&remote);
     assert_eq!(texts(&b), vec!["loss@2:LR halved here"]);
 }
+
+#[test]
+fn saved_views_sync_with_their_experiment() {
+    let (_remote_dir, remote) = bare_remote();
+    let (a, b) = (Replica::new("wa"), Replica::new("wb"));
+    experiment(&a, "1", "e");
+    let save = |name: &str, spec: &str| Op::SaveView {
+        view_id: "v1".into(),
+        experiment_id: "1".into(),
+        name: name.into(),
+        spec: spec.into(),
+        created_ms: 5,
+    };
+    a.write(5, save("best", r#"{"runs":["r1"]}"#));
+    a.sync(&remote);
+    b.sync(&remote);
+    let names = |r: &Replica| -> Vec<String> {
+        r.store.saved_views("1").unwrap().into_iter().map(|v| format!("{}={}", v.name, v.spec)).collect()
+    };
+    assert_eq!(names(&b), vec![r#"best={"runs":["r1"]}"#]);
+    b.write(9, save("best, smoothed", r#"{"runs":["r1"],"smoothing":"ema"}"#));
+    b.sync(&remote);
+    a.sync(&remote);
+    assert_eq!(names(&a), names(&b));
+    assert_eq!(names(&a), vec![r#"best, smoothed={"runs":["r1"],"smoothing":"ema"}"#]);
+    a.write(12, Op::DeleteView { view_id: "v1".into(), experiment_id: "1".into() });
+    a.sync(&remote);
+    b.sync(&remote);
+    assert!(names(&b).is_empty());
+}
