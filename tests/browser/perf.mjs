@@ -112,6 +112,47 @@ record('scroll: worst frame', `${sorted[sorted.length - 1].toFixed(1)} ms over $
 record('scroll: p95 frame', `${sorted[Math.floor(sorted.length * 0.95)].toFixed(1)} ms (scrolled ${Math.round(scrolledTo / 30)} rows)`, '');
 await context.close();
 
+// Charts: selecting runs → the first chart drawn, and egui's CPU time per
+// frame while the pointer moves over large histories.
+async function chartTiming(page, runIds) {
+  await page.goto('about:blank');
+  await page.goto(`${base}/#/experiments/${exp}`);
+  await page.locator('.rows .row.virtual[data-run]').first().waitFor();
+  const ms = await page.evaluate(async (ids) => {
+    window.__almanacChartReadyMs = undefined;
+    const t0 = performance.now();
+    location.hash = `#/compare-runs?runs=${encodeURIComponent(JSON.stringify(ids))}`;
+    while (window.__almanacChartReadyMs === undefined) await new Promise((r) => setTimeout(r, 5));
+    return Number(window.__almanacChartReadyMs) - t0;
+  }, runIds);
+  return ms;
+}
+const charts100k = JSON.parse(process.env.CHART_RUNS_100K || '[]');
+const chartsLarge = JSON.parse(process.env.CHART_RUNS_LARGE || '[]');
+if (charts100k.length) {
+  const { context: c2, page: p2 } = await launch();
+  await p2.setViewportSize({ width: 1400, height: 900 });
+  const times = [];
+  for (let i = 0; i < 3; i++) times.push(await chartTiming(p2, charts100k));
+  record(`selected runs → first chart, ${charts100k.length} runs × 100k points`, `${median(times).toFixed(0)} ms (median of 3)`, '< 1000 ms');
+  const large = await chartTiming(p2, chartsLarge);
+  record(`selected runs → first chart, ${chartsLarge.length} runs × ${process.env.CHART_POINTS} points`, `${large.toFixed(0)} ms`, 'report');
+  // Keep only the loss chart, then sweep the pointer to make egui repaint.
+  await p2.fill('input.metric-search', 'loss');
+  await p2.waitForTimeout(500);
+  await p2.evaluate(() => { window.__almanacChartFrameMs = '[]'; });
+  const box = await p2.locator('canvas.charts-canvas').boundingBox();
+  for (let i = 0; i < 120; i++) {
+    await p2.mouse.move(box.x + 40 + (i % 60) * ((box.width / 2 - 80) / 60), box.y + 80 + (i % 7) * 20);
+    await p2.waitForTimeout(16);
+  }
+  const frameMs = JSON.parse(await p2.evaluate(() => window.__almanacChartFrameMs || '[]'));
+  const fs = [...frameMs].sort((a, b) => a - b);
+  record(`egui CPU per frame, ${chartsLarge.length} runs × ${process.env.CHART_POINTS} points (hovering)`,
+    `mean ${(fs.reduce((a, b) => a + b, 0) / Math.max(fs.length, 1)).toFixed(1)} ms, p95 ${(fs[Math.floor(fs.length * 0.95)] || 0).toFixed(1)} ms over ${fs.length} frames`, '< 16 ms');
+  await c2.close();
+}
+
 let gzip = 0;
 let raw = 0;
 for (const f of ['index.html', 'style.css', 'ui.js', 'ui_bg.wasm']) {

@@ -248,6 +248,25 @@ try {
     if (await page.locator('.chart-annotation').count()) await page.click('.chart-annotation button:has-text("Cancel")');
   });
 
+  await t.step('parallel coordinates: brushing an axis filters the runs', async () => {
+    await page.click('button.tab:has-text("Parallel coordinates")');
+    await page.selectOption('select.bar-metric', 'acc');
+    await page.waitForFunction(() => window.__almanacBrushedRuns === '3', null, { timeout: 20000 });
+    const box = await page.locator('canvas.charts-canvas').boundingBox();
+    // Axes: lr, optimizer, acc at x = 0, 1, 2 of a plot spanning x -0.4..2.4 and y -0.12..1.12.
+    const left = box.x + 8, right = box.x + box.width - 8, top = box.y + 30, bottom = top + 420;
+    const sx = (x) => left + ((x + 0.4) / 2.8) * (right - left);
+    const sy = (y) => bottom - ((y + 0.12) / 1.24) * (bottom - top);
+    await page.mouse.move(sx(2), sy(1.05));
+    await page.mouse.down();
+    for (let y = 1.0; y >= 0.7; y -= 0.05) await page.mouse.move(sx(2), sy(y), { steps: 2 });
+    await page.mouse.up();
+    // acc is 1/12, 2/12, 3/12 for these runs: only the highest stays.
+    await page.waitForFunction(() => window.__almanacBrushedRuns === '1', null, { timeout: 10000 })
+      .catch(async () => { throw new Error(`brushed runs: ${await page.evaluate(() => window.__almanacBrushedRuns)}`); });
+    await page.click('button.tab:has-text("Metric charts")');
+  });
+
   await t.step('parameter importance ranks the params', async () => {
     await page.locator('table.importance-table tr[data-param="lr"]').waitFor();
     await page.locator('table.importance-table tr[data-param="optimizer"]').waitFor();

@@ -27,6 +27,7 @@ pub enum View {
     Lines,
     Scatter,
     Bars,
+    Parallel,
 }
 
 /// Asks for a metric's points between two steps at full detail (a zoom).
@@ -56,6 +57,12 @@ pub struct Shared {
     /// Scatter: x is a param or metric of each run; y a metric.
     pub scatter: (String, String),
     pub bar_metric: String,
+    /// Parallel coordinates: the metric on the last axis, and the brushes.
+    pub parallel_metric: String,
+    pub brushes: Vec<almanac_charts::parallel::Brush>,
+    /// Each run's params as logged, and every param key, for the parallel view.
+    pub params: HashMap<String, HashMap<String, String>>,
+    pub param_keys: Vec<String>,
     /// Per-run latest values and params, for scatter and bars.
     pub latest: HashMap<String, HashMap<String, f64>>,
     pub on_zoom: Option<OnZoom>,
@@ -70,6 +77,32 @@ impl Shared {
             ctx.request_repaint();
         }
     }
+}
+
+/// The runs the parallel view's brushes keep (all of them without brushes).
+fn brushed_runs(s: &Shared) -> std::collections::HashSet<String> {
+    use almanac_charts::parallel::{axis, passes};
+    if s.brushes.is_empty() {
+        return s.runs.iter().map(|r| r.0.clone()).collect();
+    }
+    let mut axes: Vec<_> = s
+        .param_keys
+        .iter()
+        .map(|k| {
+            axis(
+                k,
+                &s.runs.iter().map(|(id, _, _)| s.params.get(id).and_then(|p| p.get(k)).cloned()).collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    axes.push(axis(
+        &s.parallel_metric,
+        &s.runs
+            .iter()
+            .map(|(id, _, _)| s.latest.get(id).and_then(|m| m.get(&s.parallel_metric)).map(|v| v.to_string()))
+            .collect::<Vec<_>>(),
+    ));
+    s.runs.iter().enumerate().filter(|(r, _)| passes(&axes, &s.brushes, *r)).map(|(_, run)| run.0.clone()).collect()
 }
 
 fn colour(rgb: [u8; 3], alpha: u8) -> egui::Color32 {
@@ -87,6 +120,11 @@ struct ChartsApp {
     shared: Rc<RefCell<Shared>>,
     /// Per metric, the x range last asked for, so a zoom is fetched once.
     asked: HashMap<String, (i64, i64)>,
+    /// CPU milliseconds of the last frames' `ui`.
+    frame_ms: Vec<f64>,
+    ready: bool,
+    /// Parallel view: the axis and position where a brush drag began.
+    brush_start: Option<(usize, f64)>,
 }
 
 impl ChartsApp {
@@ -96,7 +134,11 @@ impl ChartsApp {
         let names: HashMap<&str, &str> = s.runs.iter().map(|(id, name, _)| (id.as_str(), name.as_str())).collect();
         let mut lines: Vec<RunLine> = Vec::new();
         let mut grouped: BTreeMap<String, Vec<Vec<(f64, f64)>>> = BTreeMap::new();
+        let kept = brushed_runs(&s);
         for (id, name, rgb) in &s.runs {
+            if !kept.contains(id) {
+                continue;
+            }
             let Some(points) = s.series.get(&(metric.to_string(), id.clone())) else { continue };
             let other = match &s.x_axis {
                 XAxis::Metric(m) => s.series.get(&(m.clone(), id.clone())).map(Vec::as_slice),
@@ -247,6 +289,120 @@ impl ChartsApp {
         }
     }
 
+    fn parallel(&mut self, ui: &mut egui::Ui) {
+        use almanac_charts::parallel::{Brush, axis, passes};
+        let s = self.shared.borrow();
+        let metric = s.parallel_metric.clone();
+        let mut axes: Vec<almanac_charts::parallel::Axis> = s
+            .param_keys
+            .iter()
+            .map(|k| {
+                axis(
+                    k,
+                    &s.runs
+                        .iter()
+                        .map(|(id, _, _)| s.params.get(id).and_then(|p| p.get(k)).cloned())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        axes.push(axis(
+            &metric,
+            &s.runs
+                .iter()
+                .map(|(id, _, _)| s.latest.get(id).and_then(|m| m.get(&metric)).map(|v| v.to_string()))
+                .collect::<Vec<_>>(),
+        ));
+        let brushes = s.brushes.clone();
+        let runs = s.runs.clone();
+        drop(s);
+        let kept = (0..runs.len()).filter(|&r| passes(&axes, &brushes, r)).count();
+        expose("__almanacBrushedRuns", &kept.to_string());
+        ui.label(
+            egui::RichText::new(format!("params → {metric}: {kept} of {} runs in the brushes", runs.len())).strong(),
+        );
+        let n = axes.len();
+        let response = Plot::new("parallel")
+            .height(420.0)
+            .allow_drag(false)
+            .allow_zoom(false)
+            .allow_scroll(false)
+            .allow_boxed_zoom(false)
+            .allow_double_click_reset(false)
+            .show_axes([false, false])
+            .show_grid(false)
+            .include_x(-0.4)
+            .include_x(n as f64 - 0.6)
+            .include_y(-0.12)
+            .include_y(1.12)
+            .show(ui, |plot_ui| {
+                for (i, a) in axes.iter().enumerate() {
+                    let x = i as f64;
+                    plot_ui.line(
+                        Line::new(format!("axis {i}"), PlotPoints::from(vec![[x, 0.0], [x, 1.0]]))
+                            .color(egui::Color32::GRAY)
+                            .allow_hover(false),
+                    );
+                    plot_ui.text(egui_plot::Text::new(
+                        format!("name {i}"),
+                        egui_plot::PlotPoint::new(x, 1.08),
+                        a.name.clone(),
+                    ));
+                    plot_ui.text(
+                        egui_plot::Text::new(format!("high {i}"), egui_plot::PlotPoint::new(x, 1.02), a.high.clone())
+                            .color(egui::Color32::GRAY),
+                    );
+                    plot_ui.text(
+                        egui_plot::Text::new(format!("low {i}"), egui_plot::PlotPoint::new(x, -0.05), a.low.clone())
+                            .color(egui::Color32::GRAY),
+                    );
+                }
+                for (r, (_, name, rgb)) in runs.iter().enumerate() {
+                    let pts: Vec<[f64; 2]> = axes
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, a)| a.positions.get(r).copied().flatten().map(|p| [i as f64, p]))
+                        .collect();
+                    let alpha = if passes(&axes, &brushes, r) { 255 } else { 25 };
+                    plot_ui.line(Line::new(name.clone(), PlotPoints::from(pts)).color(colour(*rgb, alpha)).width(1.5));
+                }
+                for b in &brushes {
+                    let x = b.axis as f64;
+                    plot_ui.line(
+                        Line::new(format!("brush {}", b.axis), PlotPoints::from(vec![[x, b.from], [x, b.to]]))
+                            .color(egui::Color32::from_rgba_unmultiplied(230, 160, 0, 160))
+                            .width(9.0)
+                            .allow_hover(false),
+                    );
+                }
+                plot_ui.pointer_coordinate()
+            });
+        // Drag along an axis to brush it; click an axis to clear its brush.
+        let at = response.inner;
+        let near_axis = |p: egui_plot::PlotPoint| {
+            let i = p.x.round();
+            ((p.x - i).abs() < 0.25 && i >= 0.0 && (i as usize) < n).then_some(i as usize)
+        };
+        let mut s = self.shared.borrow_mut();
+        if response.response.drag_started() {
+            self.brush_start = at.and_then(|p| near_axis(p).map(|i| (i, p.y.clamp(0.0, 1.0))));
+        }
+        if let (Some((i, from)), Some(p)) = (self.brush_start, at) {
+            if response.response.dragged() {
+                s.brushes.retain(|b| b.axis != i);
+                s.brushes.push(Brush { axis: i, from, to: p.y.clamp(0.0, 1.0) });
+            }
+        }
+        if response.response.drag_stopped() {
+            self.brush_start = None;
+        }
+        if response.response.clicked() {
+            if let Some(i) = at.and_then(near_axis) {
+                s.brushes.retain(|b| b.axis != i);
+            }
+        }
+    }
+
     fn scatter(&self, ui: &mut egui::Ui) {
         let s = self.shared.borrow();
         let (xk, yk) = s.scatter.clone();
@@ -299,10 +455,23 @@ fn report_progress(frames: u64, series: usize) {
 
 impl eframe::App for ChartsApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        let started = crate::dom::now_ms();
         egui::CentralPanel::default().show(ui, |ui| self.draw(ui));
+        // The CPU time of building this frame's charts, for the benchmark.
+        self.frame_ms.push(crate::dom::now_ms() - started);
+        if self.frame_ms.len() > 400 {
+            self.frame_ms.remove(0);
+        }
+        expose("__almanacChartFrameMs", &serde_json::to_string(&self.frame_ms).unwrap_or_default());
         let mut s = self.shared.borrow_mut();
         s.frames += 1;
-        report_progress(s.frames, s.series.values().filter(|v| !v.is_empty()).count());
+        let loaded = s.series.values().filter(|v| !v.is_empty()).count();
+        report_progress(s.frames, loaded);
+        // The first frame that holds every shown chart's series: "first chart drawn".
+        if !self.ready && !s.shown.is_empty() && loaded >= s.runs.len() * s.shown.len() {
+            self.ready = true;
+            expose("__almanacChartReadyMs", &crate::dom::now_ms().to_string());
+        }
     }
 }
 
@@ -311,6 +480,7 @@ impl ChartsApp {
         let view = self.shared.borrow().view;
         match view {
             View::Scatter => self.scatter(ui),
+            View::Parallel => self.parallel(ui),
             View::Bars => self.bars(ui),
             View::Lines => {
                 let shown = self.shared.borrow().shown.clone();
@@ -423,6 +593,10 @@ pub fn Charts(props: &ChartsProps) -> Html {
         annotations: Vec::new(),
         scatter: (String::new(), String::new()),
         bar_metric: String::new(),
+        parallel_metric: String::new(),
+        brushes: Vec::new(),
+        params: HashMap::new(),
+        param_keys: Vec::new(),
         latest: HashMap::new(),
         on_zoom: None,
         on_click: None,
@@ -472,6 +646,16 @@ pub fn Charts(props: &ChartsProps) -> Html {
         });
         s.scatter = ((*scatter_x).clone(), (*scatter_y).clone());
         s.bar_metric = (*bar_metric).clone();
+        if s.parallel_metric != *bar_metric {
+            s.brushes.clear();
+        }
+        s.parallel_metric = (*bar_metric).clone();
+        s.params = props
+            .runs
+            .iter()
+            .map(|r| (r.info.run_id.clone(), r.data.params.iter().map(|p| (p.key.clone(), p.value.clone())).collect()))
+            .collect();
+        s.param_keys = params.iter().take(8).cloned().collect();
         s.latest = latest_values(&props.runs);
         s.repaint();
     }
@@ -487,7 +671,13 @@ pub fn Charts(props: &ChartsProps) -> Html {
                 spawn_local(async move {
                     let creator: eframe::AppCreator<'static> = Box::new(move |cc| {
                         shared.borrow_mut().ctx = Some(cc.egui_ctx.clone());
-                        Ok(Box::new(ChartsApp { shared, asked: HashMap::new() }))
+                        Ok(Box::new(ChartsApp {
+                            shared,
+                            asked: HashMap::new(),
+                            frame_ms: Vec::new(),
+                            ready: false,
+                            brush_start: None,
+                        }))
                     });
                     if let Err(e) = runner.start(el, eframe::WebOptions::default(), creator).await {
                         web_sys::console::error_1(&e);
@@ -626,7 +816,7 @@ pub fn Charts(props: &ChartsProps) -> Html {
     html! {
         <div class="charts">
             <div class="toolbar chart-controls">
-                { tab(View::Lines, "Metric charts") }{ tab(View::Scatter, "Scatter") }{ tab(View::Bars, "Bars") }
+                { tab(View::Lines, "Metric charts") }{ tab(View::Scatter, "Scatter") }{ tab(View::Bars, "Bars") }{ tab(View::Parallel, "Parallel coordinates") }
                 if lines {
                     <input type="search" class="metric-search" placeholder="Search metrics" value={settings.search.clone()}
                         oninput={ let s = settings.clone(); move |e: InputEvent| { let mut n = (*s).clone(); n.search = crate::widgets::input_text(&e); s.set(n) } } />
@@ -664,7 +854,7 @@ pub fn Charts(props: &ChartsProps) -> Html {
                         { for metrics.iter().map(|k| html! { <option value={k.clone()} selected={*scatter_y == *k}>{ k.clone() }</option> }) }
                     </select></label>
                 } else {
-                    <label>{ "metric " }<select onchange={ let s = bar_metric.clone(); move |e: Event| s.set(crate::widgets::input_value(&e)) }>
+                    <label>{ "metric " }<select class="bar-metric" onchange={ let s = bar_metric.clone(); move |e: Event| s.set(crate::widgets::input_value(&e)) }>
                         { for metrics.iter().map(|k| html! { <option value={k.clone()} selected={*bar_metric == *k}>{ k.clone() }</option> }) }
                     </select></label>
                 }

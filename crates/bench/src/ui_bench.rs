@@ -22,6 +22,13 @@ struct Args {
     /// Runs in the experiment (each with 5 metrics, 5 params and 2 tags).
     #[arg(long, default_value_t = 100_000)]
     runs: usize,
+    /// Runs in each of the two chart experiments (one at 100k points per run,
+    /// one at `--chart-points` per run).
+    #[arg(long, default_value_t = 10)]
+    chart_runs: usize,
+    /// Points per run in the large-history chart experiment.
+    #[arg(long, default_value_t = 1_000_000)]
+    chart_points: usize,
     /// Keep the seeded store here; a store seeded before is reused as it is.
     #[arg(long, value_name = "DIR")]
     store: Option<PathBuf>,
@@ -76,6 +83,48 @@ fn seed(dir: &Path, runs: usize) -> Result<String> {
     Ok(exp)
 }
 
+/// An experiment of `runs` runs, each with one `loss` history of `points`
+/// points (a noisy decay with spikes), for the chart benchmarks.
+fn seed_histories(app: &App, name: &str, runs: usize, points: usize) -> Result<(String, Vec<String>)> {
+    if let Ok(e) = app.experiment_by_name(name) {
+        let page = api(app.search_runs(&almanac_api::SearchRuns {
+            experiment_ids: vec![e.experiment_id.clone()],
+            max_results: Some(1000),
+            ..Default::default()
+        }))?;
+        return Ok((e.experiment_id, page.items.into_iter().map(|r| r.info.run_id).collect()));
+    }
+    let exp = api(app.create_experiment(name, None, vec![]))?;
+    let started = Instant::now();
+    let mut ids = Vec::new();
+    for r in 0..runs {
+        let run = api(app.create_run(CreateRun { experiment_id: Some(exp.clone()), ..Default::default() }))?;
+        for chunk in (0..points).collect::<Vec<_>>().chunks(50_000) {
+            let metrics = chunk
+                .iter()
+                .map(|&s| {
+                    let decay = 1.0 / (1.0 + s as f64 / 1e4);
+                    let noise = ((s * 7919 + r * 31) % 1000) as f64 / 20_000.0;
+                    let spike = if s % 99_991 == 0 { 0.5 } else { 0.0 };
+                    Metric {
+                        key: "loss".into(),
+                        point: MetricPoint {
+                            value: decay + noise + spike,
+                            timestamp: 1_700_000_000_000 + s as i64,
+                            step: s as i64,
+                        },
+                        ..Default::default()
+                    }
+                })
+                .collect();
+            api(app.log_batch(LogBatch { run_id: run.info.run_id.clone(), metrics, ..Default::default() }))?;
+        }
+        ids.push(run.info.run_id);
+    }
+    eprintln!("seeded {runs} runs x {points} points in {:.1} s", started.elapsed().as_secs_f64());
+    Ok((exp, ids))
+}
+
 struct Server(Child);
 
 impl Drop for Server {
@@ -112,12 +161,21 @@ fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let store = args.store.clone().unwrap_or_else(|| dir.path().join("store"));
     let exp = seed(&store, args.runs)?;
+    let (medium, large) = {
+        let app = api(App::open(&store, Box::new(SystemClock), Box::new(OsEntropy)))?;
+        let medium = seed_histories(&app, "chart-100k", args.chart_runs, 100_000)?;
+        let large = seed_histories(&app, "chart-large", args.chart_runs, args.chart_points)?;
+        (medium, large)
+    };
     let (_server, base) = serve(&args.almanac, &store)?;
     let status = Command::new("node")
         .arg(args.browser_dir.join("perf.mjs"))
         .env("BASE", &base)
         .env("EXPERIMENT_ID", &exp)
         .env("RUNS", args.runs.to_string())
+        .env("CHART_RUNS_100K", serde_json::to_string(&medium.1)?)
+        .env("CHART_RUNS_LARGE", serde_json::to_string(&large.1)?)
+        .env("CHART_POINTS", args.chart_points.to_string())
         .status()
         .context("running node (is it installed, and `npm ci` done in tests/browser?)")?;
     if !status.success() {

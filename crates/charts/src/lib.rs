@@ -7,6 +7,7 @@
 pub mod align;
 pub mod colour;
 pub mod importance;
+pub mod parallel;
 pub mod smooth;
 
 /// One logged point of a metric, as the charts read it.
