@@ -122,7 +122,10 @@ async function chartTiming(page, runIds) {
     window.__almanacChartReadyMs = undefined;
     const t0 = performance.now();
     location.hash = `#/compare-runs?runs=${encodeURIComponent(JSON.stringify(ids))}`;
-    while (window.__almanacChartReadyMs === undefined) await new Promise((r) => setTimeout(r, 5));
+    while (window.__almanacChartReadyMs === undefined) {
+      if (performance.now() - t0 > 60000) throw new Error('no chart drawn within 60 s');
+      await new Promise((r) => setTimeout(r, 5));
+    }
     return Number(window.__almanacChartReadyMs) - t0;
   }, runIds);
   return ms;

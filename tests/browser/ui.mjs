@@ -200,6 +200,13 @@ try {
     assert(!logged.equals(smoothed), 'log y changes the pixels');
     const empty = await after(() => page.fill('input.metric-search', 'no-such-metric'));
     assert(!empty.equals(logged), 'hiding every chart changes the pixels');
+    await after(() => page.fill('input.metric-search', ''));
+    // The chart picker switches a chart off.
+    await page.click('.chart-picker summary');
+    const picked = await after(() => page.locator('.chart-picker input[data-metric="acc"]').uncheck());
+    assert((await page.locator('.chart-picker summary').textContent()).includes('1 of 2'), 'one chart left');
+    assert(!picked.equals(empty), 'the remaining chart draws');
+    await page.click('.chart-picker summary');
     await after(() => page.fill('input.metric-search', 'loss'));
     // The choices are remembered for the experiment.
     await page.reload();

@@ -547,6 +547,9 @@ fn runs_settings_key(runs: &[Run]) -> String {
 #[derive(serde::Serialize, serde::Deserialize, Default, Clone, PartialEq)]
 pub struct Settings {
     search: String,
+    /// Metrics whose charts are switched off.
+    #[serde(default)]
+    hidden: Vec<String>,
     x_axis: String,
     log_y: bool,
     smoothing: String,
@@ -616,8 +619,11 @@ pub fn Charts(props: &ChartsProps) -> Html {
     params.sort();
     params.dedup();
     let needle = settings.search.to_lowercase();
-    let shown: Vec<String> =
-        metrics.iter().filter(|m| needle.is_empty() || m.to_lowercase().contains(&needle)).cloned().collect();
+    let shown: Vec<String> = metrics
+        .iter()
+        .filter(|m| (needle.is_empty() || m.to_lowercase().contains(&needle)) && !settings.hidden.contains(m))
+        .cloned()
+        .collect();
     let scatter_x = use_state(|| {
         params.first().map(|p| format!("params.{p}")).or_else(|| metrics.first().cloned()).unwrap_or_default()
     });
@@ -820,6 +826,24 @@ pub fn Charts(props: &ChartsProps) -> Html {
                 if lines {
                     <input type="search" class="metric-search" placeholder="Search metrics" value={settings.search.clone()}
                         oninput={ let s = settings.clone(); move |e: InputEvent| { let mut n = (*s).clone(); n.search = crate::widgets::input_text(&e); s.set(n) } } />
+                    <details class="chart-picker">
+                        <summary>{ format!("Charts ({} of {})", shown.len(), metrics.len()) }</summary>
+                        <div class="picker-list">
+                        { for metrics.iter().map(|m| {
+                            let on = !settings.hidden.contains(m);
+                            let (settings, m2) = (settings.clone(), m.clone());
+                            html! {
+                                <label class="check">
+                                    <input type="checkbox" checked={on} data-metric={m.clone()} onchange={move |_| {
+                                        let mut n = (*settings).clone();
+                                        if let Some(i) = n.hidden.iter().position(|h| *h == m2) { n.hidden.remove(i); } else { n.hidden.push(m2.clone()); }
+                                        settings.set(n);
+                                    }} />{ m }
+                                </label>
+                            }
+                        }) }
+                        </div>
+                    </details>
                     <label>{ "x " }
                         <select class="x-axis" onchange={set(|s, v| s.x_axis = v)}>
                             <option value="step" selected={settings.x_axis.is_empty() || settings.x_axis == "step"}>{ "step" }</option>

@@ -86,7 +86,14 @@ fn seed(dir: &Path, runs: usize) -> Result<String> {
 /// An experiment of `runs` runs, each with one `loss` history of `points`
 /// points (a noisy decay with spikes), for the chart benchmarks.
 fn seed_histories(app: &App, name: &str, runs: usize, points: usize) -> Result<(String, Vec<String>)> {
-    if let Ok(e) = app.experiment_by_name(name) {
+    // A store seeded by an earlier run is reused only if it holds every run.
+    if let Some(e) = app.experiment_by_name(name).ok().filter(|e| {
+        app.search_runs(&almanac_api::SearchRuns {
+            experiment_ids: vec![e.experiment_id.clone()],
+            ..Default::default()
+        })
+        .is_ok_and(|p| p.items.len() == runs)
+    }) {
         let page = api(app.search_runs(&almanac_api::SearchRuns {
             experiment_ids: vec![e.experiment_id.clone()],
             max_results: Some(1000),
@@ -94,12 +101,16 @@ fn seed_histories(app: &App, name: &str, runs: usize, points: usize) -> Result<(
         }))?;
         return Ok((e.experiment_id, page.items.into_iter().map(|r| r.info.run_id).collect()));
     }
+    if app.experiment_by_name(name).is_ok() {
+        bail!("the store holds a partly seeded {name}: remove it and run again");
+    }
     let exp = api(app.create_experiment(name, None, vec![]))?;
     let started = Instant::now();
     let mut ids = Vec::new();
     for r in 0..runs {
         let run = api(app.create_run(CreateRun { experiment_id: Some(exp.clone()), ..Default::default() }))?;
-        for chunk in (0..points).collect::<Vec<_>>().chunks(50_000) {
+        // MLflow caps a batch at 1000 metrics, and so does the app.
+        for chunk in (0..points).collect::<Vec<_>>().chunks(1000) {
             let metrics = chunk
                 .iter()
                 .map(|&s| {
