@@ -150,19 +150,10 @@ pub fn ModelPage(props: &ModelProps) -> Html {
     let data = use_remote(props.name.clone(), *reload, |name| async move {
         Ok((api::registered_model(&name).await?, api::model_versions(&name, false).await?))
     });
-    let act = {
-        let (reload, error) = (reload.clone(), error.clone());
-        move |f: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>>>>| {
-            let (reload, error) = (reload.clone(), error.clone());
-            spawn_local(async move {
-                match f.await {
-                    Ok(()) => error.set(None),
-                    Err(e) => error.set(Some(e)),
-                }
-                reload.set(*reload + 1);
-            });
-        }
-    };
+    let act = crate::widgets::edit_runner(error.clone(), {
+        let reload = reload.clone();
+        Callback::from(move |_| reload.set(*reload + 1))
+    });
     let alias_name = use_state(String::new);
     let alias_version = use_state(String::new);
     let (model, versions): (RegisteredModel, Vec<ModelVersion>) = match &*data {

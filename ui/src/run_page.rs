@@ -334,21 +334,7 @@ fn Tags(props: &TagsProps) -> Html {
     let editing = use_state(|| None::<(String, String)>);
     let error = use_state(|| None::<ApiError>);
     let run_id = props.run.info.run_id.clone();
-    let act = {
-        let (error, on_change) = (error.clone(), props.on_change.clone());
-        move |f: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>>>>| {
-            let (error, on_change) = (error.clone(), on_change.clone());
-            spawn_local(async move {
-                match f.await {
-                    Ok(()) => {
-                        error.set(None);
-                        on_change.emit(());
-                    }
-                    Err(e) => error.set(Some(e)),
-                }
-            });
-        }
-    };
+    let act = crate::widgets::edit_runner(error.clone(), props.on_change.clone());
     let add = {
         let (new_key, new_value, run_id, act) = (new_key.clone(), new_value.clone(), run_id.clone(), act.clone());
         Callback::from(move |_| {
@@ -461,19 +447,10 @@ fn Annotations(props: &AnnotationsProps) -> Html {
             });
         });
     }
-    let act = {
-        let (reload, error) = (reload.clone(), error.clone());
-        move |f: std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>>>>| {
-            let (reload, error) = (reload.clone(), error.clone());
-            spawn_local(async move {
-                match f.await {
-                    Ok(()) => error.set(None),
-                    Err(e) => error.set(Some(e)),
-                }
-                reload.set(*reload + 1);
-            });
-        }
-    };
+    let act = crate::widgets::edit_runner(error.clone(), {
+        let reload = reload.clone();
+        Callback::from(move |_| reload.set(*reload + 1))
+    });
     let add = {
         let (act, run_id) = (act.clone(), props.run_id.clone());
         let (metric, step, text, author, error) =

@@ -66,3 +66,23 @@ pub fn input_value(e: &Event) -> String {
 pub fn input_text(e: &InputEvent) -> String {
     input_value(e)
 }
+
+/// An edit sent to the server.
+pub type Edit = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ApiError>>>>;
+
+/// Runs edits in the background: a failure shows in `error`; a success
+/// clears it and runs `done` (to reload what the edit changed).
+pub fn edit_runner(error: UseStateHandle<Option<ApiError>>, done: Callback<()>) -> impl Fn(Edit) + Clone {
+    move |edit: Edit| {
+        let (error, done) = (error.clone(), done.clone());
+        yew::platform::spawn_local(async move {
+            match edit.await {
+                Ok(()) => {
+                    error.set(None);
+                    done.emit(());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    }
+}

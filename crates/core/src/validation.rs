@@ -296,7 +296,8 @@ pub fn artifact_path(path: &str) -> Result<String> {
     Ok(path.split('/').filter(|s| !s.is_empty() && *s != ".").collect::<Vec<_>>().join("/"))
 }
 
-fn percent_decode(s: &str) -> String {
+/// Percent-decodes once; malformed escapes are kept as they are.
+pub fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

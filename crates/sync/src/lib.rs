@@ -42,6 +42,8 @@ pub enum SyncError {
     Contended(usize),
     #[error("unusable bundle: {0}")]
     Bundle(String),
+    #[error("cannot lock the repository: {0}")]
+    Lock(#[from] std::io::Error),
 }
 
 /// What to do about the git errors users can fix themselves.
@@ -98,6 +100,8 @@ pub fn sync(
 ) -> Result<SyncReport> {
     let mut report = SyncReport::default();
     let repo = repo::open(repo_dir)?;
+    // One sync at a time per store; a killed one leaves nothing that blocks.
+    let _lock = repo::RepoLock::acquire(repo.path())?;
 
     progress(Stage::Recording);
     report.ops_out = record_local_ops(store, &repo, now_ms)?;

@@ -31,6 +31,32 @@ const TRACKING_REF: &str = "refs/almanac/fetched";
 /// a running sync relies on for its compare-and-swap push.
 pub(crate) const PEEK_REF: &str = "refs/almanac/peek";
 
+/// Held while a sync changes a repository's refs: an OS file lock, which the
+/// kernel releases when its process dies, so a sync killed mid-update never
+/// blocks the next one. Under it, ref lock files (libgit2's `*.lock`) left
+/// behind by such a killed sync are stale by construction, and are removed.
+pub(crate) struct RepoLock(#[allow(dead_code)] std::fs::File);
+
+impl RepoLock {
+    pub(crate) fn acquire(git_dir: &Path) -> Result<RepoLock> {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(git_dir.join("almanac-sync.lock"))?;
+        file.lock()?;
+        if let Ok(entries) = std::fs::read_dir(git_dir.join("refs/almanac")) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().ends_with(".lock") {
+                    tracing::warn!(path = %entry.path().display(), "removing a ref lock a killed sync left behind");
+                    std::fs::remove_file(entry.path())?;
+                }
+            }
+        }
+        Ok(RepoLock(file))
+    }
+}
+
 pub(crate) fn open(dir: &Path) -> Result<Repository> {
     let repo = match Repository::open_bare(dir) {
         Ok(r) => r,
@@ -318,6 +344,7 @@ pub(crate) fn push(repo: &Repository, remote: &Remote, credentials: &dyn Credent
         let theirs = Repository::open(&path)?;
         let ours = tip(repo, DATA_REF)?.map(|c| c.id()).ok_or_else(|| git2::Error::from_str("nothing to push"))?;
         copy_objects(repo, &theirs, ours)?;
+        let _remote_lock = RepoLock::acquire(theirs.path())?;
         // Compare-and-swap against what we fetched: if the remote moved in
         // between, the update fails and sync fetches and merges again.
         let fetched = tip(repo, TRACKING_REF)?.map(|c| c.id());

@@ -451,3 +451,21 @@ fn saved_views_sync_with_their_experiment() {
     b.sync(&remote);
     assert!(names(&b).is_empty());
 }
+
+#[test]
+fn ref_locks_left_by_a_killed_sync_do_not_block_the_next() {
+    let (remote_dir, remote) = bare_remote();
+    let a = Replica::new("wa");
+    experiment(&a, "1", "e");
+    a.sync(&remote);
+    // What `kill -9` in the middle of a ref update leaves: libgit2's lock
+    // files, on the remote and in the store's own repository.
+    std::fs::write(remote_dir.path().join("refs/almanac/data.lock"), "").unwrap();
+    std::fs::write(a.dir.path().join("sync.git/refs/almanac/fetched.lock"), "").unwrap();
+    run(&a, "1", "r1", 1);
+    let report = a.sync(&remote);
+    assert!(report.pushed, "{report:?}");
+    let b = Replica::new("wb");
+    b.sync(&remote);
+    assert!(b.state().contains("r1"));
+}
