@@ -256,16 +256,20 @@ impl ChartsApp {
                 .fold(None, |acc: Option<(i64, i64)>, (a, b)| Some(acc.map_or((a, b), |(x, y)| (x.min(a), y.max(b)))));
             let zoomed = whole.is_some_and(|(a, b)| hi > lo && ((hi - lo) as f64) < 0.5 * (b - a).max(1) as f64);
             let asked = self.asked.get(metric).copied();
-            if zoomed && asked != Some((lo, hi)) && s.detail.get(metric) != Some(&(lo, hi)) {
-                if let Some(on_zoom) = s.on_zoom.clone() {
-                    self.asked.insert(metric.to_string(), (lo, hi));
-                    drop(s);
-                    on_zoom(metric.to_string(), lo, hi);
-                }
+            if zoomed
+                && asked != Some((lo, hi))
+                && s.detail.get(metric) != Some(&(lo, hi))
+                && let Some(on_zoom) = s.on_zoom.clone()
+            {
+                self.asked.insert(metric.to_string(), (lo, hi));
+                drop(s);
+                on_zoom(metric.to_string(), lo, hi);
             }
         }
-        if response.response.clicked() {
-            if let Some(at) = response.inner {
+        if response.response.clicked()
+            && let Some(at) = response.inner
+        {
+            {
                 let s = self.shared.borrow();
                 // The run whose point lies nearest the click, in screen terms.
                 let (w, h) = (bounds.width().max(1e-9), bounds.height().max(1e-9));
@@ -387,19 +391,19 @@ impl ChartsApp {
         if response.response.drag_started() {
             self.brush_start = at.and_then(|p| near_axis(p).map(|i| (i, p.y.clamp(0.0, 1.0))));
         }
-        if let (Some((i, from)), Some(p)) = (self.brush_start, at) {
-            if response.response.dragged() {
-                s.brushes.retain(|b| b.axis != i);
-                s.brushes.push(Brush { axis: i, from, to: p.y.clamp(0.0, 1.0) });
-            }
+        if let (Some((i, from)), Some(p)) = (self.brush_start, at)
+            && response.response.dragged()
+        {
+            s.brushes.retain(|b| b.axis != i);
+            s.brushes.push(Brush { axis: i, from, to: p.y.clamp(0.0, 1.0) });
         }
         if response.response.drag_stopped() {
             self.brush_start = None;
         }
-        if response.response.clicked() {
-            if let Some(i) = at.and_then(near_axis) {
-                s.brushes.retain(|b| b.axis != i);
-            }
+        if response.response.clicked()
+            && let Some(i) = at.and_then(near_axis)
+        {
+            s.brushes.retain(|b| b.axis != i);
         }
     }
 
