@@ -18,8 +18,14 @@ use yew::prelude::*;
 
 use crate::api::{self, Run};
 
-/// Points fetched per run and chart: about two per pixel column of a chart.
-const POINTS_PER_RUN: i64 = 1200;
+/// Points fetched per run for a chart: about two per pixel column, within
+/// what `get-history-bulk-interval` serves per run.
+fn points_per_run(canvas: &NodeRef) -> i64 {
+    let width = canvas.cast::<web_sys::Element>().map_or(1200.0, |c| c.client_width() as f64);
+    // Charts sit two to a row on wide canvases (see `ChartsApp::draw`).
+    let chart = if width > 900.0 { width / 2.0 } else { width };
+    ((chart * 2.0) as i64).clamp(200, 2500)
+}
 const CHART_HEIGHT: f32 = 260.0;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -707,15 +713,17 @@ pub fn Charts(props: &ChartsProps) -> Html {
             wanted.push(m);
         }
         let error = error.clone();
+        let canvas = canvas.clone();
         use_effect_with((run_ids, wanted), move |(run_ids, wanted)| {
             let (run_ids, wanted) = (run_ids.clone(), wanted.clone());
+            let per_run = points_per_run(&canvas);
             spawn_local(async move {
                 for metric in wanted {
                     if run_ids.iter().all(|id| shared.borrow().series.contains_key(&(metric.clone(), id.clone()))) {
                         continue;
                     }
                     for chunk in run_ids.chunks(100) {
-                        match api::history_bulk(chunk, &metric, None, POINTS_PER_RUN).await {
+                        match api::history_bulk(chunk, &metric, None, per_run).await {
                             Ok(points) => {
                                 let mut s = shared.borrow_mut();
                                 for id in chunk {
@@ -755,11 +763,13 @@ pub fn Charts(props: &ChartsProps) -> Html {
         let mut s = shared.borrow_mut();
         let run_ids: Vec<String> = props.runs.iter().map(|r| r.info.run_id.clone()).collect();
         let weak = shared.clone();
+        let canvas = canvas.clone();
         s.on_zoom = Some(Rc::new(move |metric: String, lo: i64, hi: i64| {
             let (shared, run_ids) = (weak.clone(), run_ids.clone());
+            let per_run = points_per_run(&canvas);
             spawn_local(async move {
                 for chunk in run_ids.chunks(100) {
-                    if let Ok(points) = api::history_bulk(chunk, &metric, Some((lo, hi)), POINTS_PER_RUN).await {
+                    if let Ok(points) = api::history_bulk(chunk, &metric, Some((lo, hi)), per_run).await {
                         let mut s = shared.borrow_mut();
                         let mut fresh: HashMap<String, Vec<Point>> = HashMap::new();
                         for (id, p) in points {
