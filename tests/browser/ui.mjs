@@ -345,6 +345,11 @@ try {
     await page.locator('.chip', { hasText: '@champion' }).first().waitFor();
     await page.locator('table.versions a', { hasText: 'v1' }).click();
     await page.locator('h1', { hasText: `${s.model_name} v1` }).waitFor();
+    // Lineage: the source run opens, under its own experiment.
+    await page.locator('.facts a', { hasText: s.model_run_id }).click();
+    await page.locator('h1.run-name', { hasText: 'r03' }).waitFor();
+    await page.locator('.experiment.selected', { hasText: s.experiment_name }).waitFor();
+    assert(page.url().includes(`/experiments/${s.experiment_id}/runs/${s.model_run_id}`), `corrected address: ${page.url()}`);
   });
 
   await t.step('empty and error states', async () => {

@@ -103,6 +103,7 @@ def test_review_ui_in_a_real_browser(ui_server):
         "printed_link": link,
         "printed_run_name": "printed-run",
         "model_name": "ui-model",
+        "model_run_id": runs["r03"],
         "prompt_name": "ui-greeting",
         "chart_runs": [runs["r01"], runs["r02"], runs["r03"]],
     }

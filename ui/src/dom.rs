@@ -17,6 +17,17 @@ pub fn navigate(route: &Route) {
     }
 }
 
+/// Corrects the current address to `route` without a new history entry
+/// (Back still leaves the page), e.g. when a link named the wrong experiment.
+pub fn redirect(route: &Route) {
+    if let Some(w) = web_sys::window() {
+        let location = w.location();
+        let base =
+            location.href().ok().map(|h| h.split('#').next().unwrap_or_default().to_string()).unwrap_or_default();
+        let _ = location.replace(&format!("{base}{}", route.href()));
+    }
+}
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }

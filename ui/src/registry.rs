@@ -134,7 +134,8 @@ fn run_link(v: &ModelVersion) -> Html {
     if v.run_id.is_empty() {
         return html! { <span class="muted">{ "—" }</span> };
     }
-    // The experiment is not on the version; the run page finds it from the run.
+    // The version does not name the run's experiment; the run page corrects
+    // the address once it has loaded the run.
     html! { <a href={Route::Run { experiment_id: "0".into(), run_id: v.run_id.clone() }.href()}>{ &v.run_id }</a> }
 }
 

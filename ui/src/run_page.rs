@@ -61,10 +61,22 @@ pub fn RunPage(props: &RunPageProps) -> Html {
     let reload = use_state(|| 0u32);
     {
         let state = state.clone();
+        let named_experiment = props.experiment_id.clone();
         use_effect_with((props.run_id.clone(), *reload), move |(run_id, _)| {
             let run_id = run_id.clone();
             spawn_local(async move {
-                state.set(match load(run_id).await {
+                let loaded = load(run_id).await;
+                // Links from the registry know the run but not its experiment:
+                // correct the address, so the sidebar shows the right one.
+                if let Ok(l) = &loaded
+                    && l.run.info.experiment_id != named_experiment
+                {
+                    crate::dom::redirect(&Route::Run {
+                        experiment_id: l.run.info.experiment_id.clone(),
+                        run_id: l.run.info.run_id.clone(),
+                    });
+                }
+                state.set(match loaded {
                     Ok(l) => Remote::Ready(std::rc::Rc::new(l)),
                     Err(e) => Remote::Failed(e),
                 });
