@@ -275,26 +275,24 @@ impl ChartsApp {
         if response.response.clicked()
             && let Some(at) = response.inner
         {
-            {
-                let s = self.shared.borrow();
-                // The run whose point lies nearest the click, in screen terms.
-                let (w, h) = (bounds.width().max(1e-9), bounds.height().max(1e-9));
-                let nearest = s
-                    .runs
-                    .iter()
-                    .filter_map(|(id, _, _)| s.series.get(&(metric.to_string(), id.clone())).map(|pts| (id, pts)))
-                    .flat_map(|(id, pts)| {
-                        pts.iter().filter_map(move |p| {
-                            y_of(p.value, log)
-                                .map(|y| (id, p.step, ((p.step as f64 - at.x) / w).abs() + ((y - at.y) / h).abs()))
-                        })
+            let s = self.shared.borrow();
+            // The run whose point lies nearest the click, in screen terms.
+            let (w, h) = (bounds.width().max(1e-9), bounds.height().max(1e-9));
+            let nearest = s
+                .runs
+                .iter()
+                .filter_map(|(id, _, _)| s.series.get(&(metric.to_string(), id.clone())).map(|pts| (id, pts)))
+                .flat_map(|(id, pts)| {
+                    pts.iter().filter_map(move |p| {
+                        y_of(p.value, log)
+                            .map(|y| (id, p.step, ((p.step as f64 - at.x) / w).abs() + ((y - at.y) / h).abs()))
                     })
-                    .min_by(|a, b| a.2.total_cmp(&b.2));
-                if let (Some((id, step, _)), Some(on_click)) = (nearest, s.on_click.clone()) {
-                    let id = id.clone();
-                    drop(s);
-                    on_click(metric.to_string(), id, step);
-                }
+                })
+                .min_by(|a, b| a.2.total_cmp(&b.2));
+            if let (Some((id, step, _)), Some(on_click)) = (nearest, s.on_click.clone()) {
+                let id = id.clone();
+                drop(s);
+                on_click(metric.to_string(), id, step);
             }
         }
     }
