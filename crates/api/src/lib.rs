@@ -97,6 +97,19 @@ pub(crate) fn appended_json_list(tags: &[almanac_core::model::Tag], key: &str, i
     serde_json::Value::Array(list).to_string()
 }
 
+/// The store a front end opens when none is named: `$ALMANAC_HOME`, else
+/// `almanac` in the OS data folder. Both are passed in, so callers decide
+/// where the environment is read.
+pub fn default_store_dir(
+    almanac_home: Option<std::ffi::OsString>,
+    data_dir: Option<std::path::PathBuf>,
+) -> Option<std::path::PathBuf> {
+    match almanac_home.filter(|h| !h.is_empty()) {
+        Some(home) => Some(home.into()),
+        None => data_dir.map(|d| d.join("almanac")),
+    }
+}
+
 /// The open store plus the explicit inputs every write needs.
 #[derive(Clone)]
 pub struct App {

@@ -17,8 +17,9 @@ pub struct RemoteStatus {
     pub state: SyncState,
     /// This store's ops not yet sent anywhere.
     pub unsent_ops: usize,
-    /// Ops on the remote not yet applied here, or why that is unknown.
-    pub behind: Result<usize, String>,
+    /// Ops on the remote not yet applied here, or why that is unknown;
+    /// `None` when the remote was not asked.
+    pub behind: Option<Result<usize, String>>,
 }
 
 /// What a sync did, including artifact bytes.
@@ -27,6 +28,8 @@ pub struct SyncSummary {
     pub report: SyncReport,
     pub blobs_out: usize,
     pub bytes_out: u64,
+    /// Active runs this store gained from the sync.
+    pub new_runs: u64,
 }
 
 fn blob_path(dir: &Path, sha256: &str) -> PathBuf {
@@ -58,6 +61,20 @@ impl Credentials for VaultCredentials<'_> {
             }
         }
     }
+}
+
+/// Refuses URLs that would put a secret into the store's database.
+fn check_remote_url(url: &str) -> Result<()> {
+    if url.trim().is_empty() {
+        return Err(Error::invalid("A remote needs a URL: a git URL or a path to a bare repository.").into());
+    }
+    if url.contains('@') && url.starts_with("http") {
+        return Err(Error::invalid(
+            "Do not put credentials in the URL: add the remote without them, then run `almanac remote login`",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn secret_error(e: almanac_secrets::SecretError) -> ApiError {
@@ -99,13 +116,18 @@ impl App {
                 Error::invalid(format!("Invalid remote name '{name}': use letters, digits, '-' and '_'")).into()
             );
         }
-        if url.contains('@') && url.starts_with("http") {
-            return Err(Error::invalid(
-                "Do not put credentials in the URL: add the remote without them, then run `almanac remote login`",
-            )
-            .into());
-        }
+        check_remote_url(url)?;
         Ok(self.store().add_remote(&Remote {
+            name: name.into(),
+            url: url.into(),
+            artifacts: artifacts.map(str::to_string),
+        })?)
+    }
+
+    /// Points remote `name` somewhere else, keeping its sync history.
+    pub fn update_remote(&self, name: &str, url: &str, artifacts: Option<&str>) -> Result<()> {
+        check_remote_url(url)?;
+        Ok(self.store().update_remote(&Remote {
             name: name.into(),
             url: url.into(),
             artifacts: artifacts.map(str::to_string),
@@ -126,21 +148,40 @@ impl App {
         })
     }
 
-    /// Where each remote stands. Asks each remote what it holds that this
-    /// store lacks (a fetch that changes nothing here); a remote that cannot
-    /// be reached shows why instead.
-    pub fn remote_status(&self, credentials: &dyn Credentials) -> Result<Vec<RemoteStatus>> {
+    /// Whether a token for remote `name` is in `vault`. The token itself
+    /// never leaves the vault except to git.
+    pub fn has_token(&self, name: &str, vault: &TokenVault) -> Result<bool> {
+        let remote = self.remote(name)?;
+        Ok(vault.token(&remote.url).map_err(secret_error)?.is_some())
+    }
+
+    /// Where each remote stands. With `reach`, asks each remote what it holds
+    /// that this store lacks (a fetch that changes nothing here); a remote
+    /// that cannot be reached shows why instead. Without it, nothing leaves
+    /// the machine.
+    pub fn remote_status(&self, reach: Option<&dyn Credentials>) -> Result<Vec<RemoteStatus>> {
         let unsent = self.store().own_ops_after(self.store().exported_seq()?)?.len();
         let repo_dir = self.store().root().join("sync.git");
         self.remotes()?
             .into_iter()
             .map(|remote| {
                 let state = self.store().sync_state(&remote.name)?;
-                let behind = almanac_sync::behind(self.store(), &repo_dir, &remote, credentials)
-                    .map_err(|e| sync_error(e).message);
+                let behind = reach.map(|credentials| {
+                    almanac_sync::behind(self.store(), &repo_dir, &remote, credentials)
+                        .map_err(|e| sync_error(e).message)
+                });
                 Ok(RemoteStatus { remote, state, unsent_ops: unsent, behind })
             })
             .collect()
+    }
+
+    /// Reaches remote `name` and counts its ops not yet applied here: a
+    /// fetch that changes nothing in the store. Tests a remote's URL and
+    /// credentials.
+    pub fn remote_behind(&self, name: &str, credentials: &dyn Credentials) -> Result<usize> {
+        let remote = self.remote(name)?;
+        let repo_dir = self.store().root().join("sync.git");
+        almanac_sync::behind(self.store(), &repo_dir, &remote, credentials).map_err(sync_error)
     }
 
     /// Syncs with one remote: ops both ways through git, then artifact bytes
@@ -154,6 +195,7 @@ impl App {
     ) -> Result<SyncSummary> {
         let remote = self.remote(name)?;
         let repo_dir = self.store().root().join("sync.git");
+        let runs_before = self.active_runs()?;
         let outcome = almanac_sync::sync(self.store(), &repo_dir, &remote, self.now(), credentials, progress)
             .map_err(sync_error)
             .and_then(|report| {
@@ -161,7 +203,8 @@ impl App {
                     Some(dir) => self.push_blobs(Path::new(dir))?,
                     None => (0, 0),
                 };
-                Ok(SyncSummary { report, blobs_out, bytes_out })
+                let new_runs = self.active_runs()?.saturating_sub(runs_before);
+                Ok(SyncSummary { report, blobs_out, bytes_out, new_runs })
             });
         let previous = self.store().sync_state(name)?;
         let state = match &outcome {
@@ -175,6 +218,26 @@ impl App {
         };
         self.store().record_sync(name, &state)?;
         outcome
+    }
+
+    /// Syncs with every remote in turn; one failing does not stop the rest.
+    pub fn sync_all(
+        &self,
+        credentials: &dyn Credentials,
+        progress: &mut dyn FnMut(&str, Stage),
+    ) -> Result<Vec<(String, Result<SyncSummary>)>> {
+        Ok(self
+            .remotes()?
+            .into_iter()
+            .map(|remote| {
+                let outcome = self.sync(&remote.name, credentials, &mut |stage| progress(&remote.name, stage));
+                (remote.name, outcome)
+            })
+            .collect())
+    }
+
+    fn active_runs(&self) -> Result<u64> {
+        Ok(self.store().run_counts()?.values().map(|&n| n.max(0) as u64).sum())
     }
 
     /// Copies every blob the artifact folder lacks into it.

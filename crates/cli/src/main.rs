@@ -208,13 +208,11 @@ enum RemoteCommand {
 }
 
 fn store_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
-    if let Some(dir) = flag {
-        return Ok(dir);
+    match flag {
+        Some(dir) => Ok(dir),
+        None => almanac_api::default_store_dir(std::env::var_os("ALMANAC_HOME"), dirs::data_dir())
+            .context("no OS data directory; pass --store DIR or set ALMANAC_HOME"),
     }
-    if let Some(home) = std::env::var_os("ALMANAC_HOME").filter(|h| !h.is_empty()) {
-        return Ok(PathBuf::from(home));
-    }
-    dirs::data_dir().map(|d| d.join("almanac")).context("no OS data directory; pass --store DIR or set ALMANAC_HOME")
 }
 
 fn init_tracing(filter: Option<&str>, default: &str) {
@@ -296,7 +294,7 @@ fn remote(store: PathBuf, cmd: RemoteCommand) -> Result<()> {
 fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
     let app = open_app(&store)?;
     if status {
-        let remotes = api(app.remote_status(&VaultCredentials(&TokenVault::os())))?;
+        let remotes = api(app.remote_status(Some(&VaultCredentials(&TokenVault::os()))))?;
         if remotes.is_empty() {
             println!("no remotes; add one with `almanac remote add NAME URL`");
         }
@@ -307,8 +305,9 @@ fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
             println!("  last sync:  {last}; {} ops in, {} ops out", s.state.ops_in, s.state.ops_out);
             println!("  ahead:      {} local ops not yet sent", s.unsent_ops);
             match &s.behind {
-                Ok(n) => println!("  behind:     {n} remote ops not yet applied here"),
-                Err(e) => println!("  behind:     unknown, the remote cannot be reached: {e}"),
+                Some(Ok(n)) => println!("  behind:     {n} remote ops not yet applied here"),
+                Some(Err(e)) => println!("  behind:     unknown, the remote cannot be reached: {e}"),
+                None => {}
             }
             if let Some(e) = s.state.last_error {
                 println!("  last error: {e}");
@@ -345,11 +344,12 @@ fn sync(store: PathBuf, name: Option<String>, status: bool) -> Result<()> {
             Ok(s) => {
                 let r = &s.report;
                 println!(
-                    "{name}: {} ops out{}, {} ops in from {} packs{}{}",
+                    "{name}: {} ops out{}, {} ops in from {} packs{}{}{}",
                     r.ops_out,
                     if r.pushed { " (pushed)" } else { "" },
                     r.ops_in,
                     r.packs_in,
+                    if s.new_runs > 0 { format!(", {} new runs", s.new_runs) } else { String::new() },
                     if s.blobs_out > 0 {
                         format!(", {} artifact files out ({})", s.blobs_out, human_bytes(s.bytes_out))
                     } else {

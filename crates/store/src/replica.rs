@@ -339,6 +339,18 @@ impl Store {
         Ok(())
     }
 
+    pub fn update_remote(&self, remote: &Remote) -> Result<()> {
+        let conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
+        let n = conn.execute(
+            "UPDATE remotes SET url = ?2, artifacts = ?3 WHERE name = ?1",
+            params![remote.name, remote.url, remote.artifacts],
+        )?;
+        if n == 0 {
+            return Err(almanac_core::Error::not_found(format!("No remote named '{}'.", remote.name)).into());
+        }
+        Ok(())
+    }
+
     pub fn remove_remote(&self, name: &str) -> Result<()> {
         let conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
         let n = conn.execute("DELETE FROM remotes WHERE name = ?1", [name])?;
