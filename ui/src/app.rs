@@ -5,6 +5,7 @@ use wasm_bindgen::prelude::Closure;
 use yew::prelude::*;
 
 use crate::compare::{Compare, ViewPage};
+use crate::desktop::DesktopShell;
 use crate::dom;
 use crate::registry::{ModelPage, ModelsPage, PromptPage, PromptsPage, VersionPage};
 use crate::route::{Route, TableView};
@@ -88,6 +89,7 @@ pub fn App() -> Html {
                 }
                 <main class="main">{ main }</main>
             </div>
+            <DesktopShell />
         </div>
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod columns;
+pub mod desktop_status;
 pub mod format;
 pub mod layout;
 pub mod markdown;
@@ -20,6 +21,8 @@ mod artifacts;
 mod charts;
 #[cfg(target_arch = "wasm32")]
 mod compare;
+#[cfg(target_arch = "wasm32")]
+mod desktop;
 #[cfg(target_arch = "wasm32")]
 mod dom;
 #[cfg(target_arch = "wasm32")]
