@@ -315,5 +315,30 @@ mod tests {
         assert_eq!(VaultCredentials(&vault).token("https://elsewhere/x.git"), None);
         assert!(app.logout_remote("team", &vault).unwrap());
         assert_eq!(VaultCredentials(&vault).token(url), None);
+        assert!(!app.has_token("team", &vault).unwrap());
+    }
+
+    #[test]
+    fn update_remote_keeps_its_sync_record_and_refuses_what_add_refuses() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(dir.path(), Box::new(FixedClock(1)), Box::new(SeededEntropy::new(1))).unwrap();
+        app.add_remote("team", "/srv/a.git", None).unwrap();
+        let failed = SyncState { last_error: Some("offline".into()), ..Default::default() };
+        app.store().record_sync("team", &failed).unwrap();
+
+        app.update_remote("team", "/srv/b.git", Some("/mnt/art")).unwrap();
+        let remote = app.remote("team").unwrap();
+        assert_eq!((remote.url.as_str(), remote.artifacts.as_deref()), ("/srv/b.git", Some("/mnt/art")));
+        assert_eq!(app.store().sync_state("team").unwrap(), failed);
+        for (name, url, code) in [
+            ("ghost", "/srv/c.git", ErrorCode::ResourceDoesNotExist),
+            ("team", " ", ErrorCode::InvalidParameterValue),
+            ("team", "https://me:pw@host/x.git", ErrorCode::InvalidParameterValue),
+        ] {
+            assert_eq!(app.update_remote(name, url, None).unwrap_err().code, code, "{name} {url}");
+        }
+        assert_eq!(app.remote("team").unwrap().url, "/srv/b.git", "a refused edit changes nothing");
+        let status = app.remote_status(None).unwrap();
+        assert_eq!(status[0].behind, None, "without reach, no remote is asked");
     }
 }

@@ -216,3 +216,17 @@ fn an_old_run_without_a_name_field_takes_its_name_from_the_run_name_tag() {
     let again = app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
     assert_eq!((again.runs_created, again.runs_unchanged), (0, 1));
 }
+
+#[test]
+fn default_store_dir_prefers_almanac_home_then_the_data_folder() {
+    use std::path::PathBuf;
+    for (home, data, expected) in [
+        (Some("/h"), Some("/d"), Some("/h")),
+        (Some(""), Some("/d"), Some("/d/almanac")),
+        (None, Some("/d"), Some("/d/almanac")),
+        (None, None, None),
+    ] {
+        let got = crate::default_store_dir(home.map(Into::into), data.map(PathBuf::from));
+        assert_eq!(got, expected.map(PathBuf::from), "{home:?} {data:?}");
+    }
+}
