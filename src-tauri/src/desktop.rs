@@ -110,6 +110,19 @@ impl Desktop {
         Ok(dto::SyncRound::new(outcome))
     }
 
+    /// Asks every remote what it holds that this store lacks, for the status
+    /// bar's "to fetch". Unreachable remotes are noted, not raised.
+    pub fn check_remotes(&self) -> Result<(), dto::Error> {
+        let statuses = self.app.remote_status(Some(&VaultCredentials(&self.vault)))?;
+        let mut board = lock(&self.board);
+        for s in statuses {
+            if let Some(behind) = s.behind {
+                board.behind.insert(s.remote.name, behind);
+            }
+        }
+        Ok(())
+    }
+
     /// Whether auto-sync should run now; marks it as started if so.
     pub fn auto_sync_due(&self) -> bool {
         let Some(minutes) = lock(&self.settings).auto_sync_minutes else { return false };

@@ -210,6 +210,9 @@ fn remember_place<R: Runtime>(window: &tauri::Window<R>, event: &WindowEvent, de
 
 fn start_auto_sync<R: Runtime>(app: AppHandle<R>, desktop: Arc<Desktop>) {
     let spawned = std::thread::Builder::new().name("auto-sync".into()).spawn(move || {
+        if let Err(e) = desktop.check_remotes() {
+            tracing::debug!(error = %e.message, "cannot check the remotes at start");
+        }
         loop {
             std::thread::sleep(AUTO_SYNC_TICK);
             if desktop.auto_sync_due() {

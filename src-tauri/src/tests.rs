@@ -162,6 +162,11 @@ fn sync_now_brings_a_teammates_runs_and_the_status_bar_shows_it() {
     assert_eq!(round["outcomes"][0]["error"], Value::Null, "{round}");
     assert_eq!(round["new_runs"], 0);
 
+    // Bob's status bar learns what waits for him before he syncs.
+    bob.window.state::<Arc<Desktop>>().check_remotes().unwrap();
+    let status = invoke(&bob, "sync_status", json!({})).unwrap();
+    assert!(status["remotes"][0]["behind"].as_u64().unwrap() > 0, "{status}");
+
     bob.clock.0.fetch_add(60_000, Ordering::SeqCst);
     let round = invoke(&bob, "sync_now", json!({})).unwrap();
     assert_eq!(round["new_runs"], 2, "{round}");

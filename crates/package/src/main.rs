@@ -18,7 +18,7 @@ use tauri_bundler::{
 /// Build the desktop app's .deb.
 ///
 /// Runs `cargo build --release -p almanac-desktop`, then bundles the binary,
-/// its icons and a desktop entry into target/release/bundle/deb/.
+/// its icons and a desktop entry into target/desktop-package/bundle/deb/.
 /// Install the result with `sudo apt install ./Almanac_<version>_amd64.deb`.
 #[derive(Parser)]
 #[command(version, about, long_about)]
@@ -80,10 +80,19 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
-    let out_dir = target_dir.join("release");
-    let binary = out_dir.join(&conf.main_binary_name);
+    let binary = target_dir.join("release").join(&conf.main_binary_name);
     if !binary.exists() {
         bail!("{} is missing; build it first or drop --no-build", binary.display());
+    }
+    // The release profile keeps line tables for backtraces; the package
+    // ships the binary stripped (about 170 MiB down to about 30).
+    let out_dir = target_dir.join("desktop-package");
+    std::fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let staged = out_dir.join(&conf.main_binary_name);
+    std::fs::copy(&binary, &staged).with_context(|| format!("cannot copy {}", binary.display()))?;
+    let stripped = Command::new("strip").arg(&staged).status().context("cannot run strip (binutils)")?;
+    if !stripped.success() {
+        bail!("strip failed on {}", staged.display());
     }
 
     let icons = conf.bundle.icon.iter().map(|i| app_dir.join(i).display().to_string()).collect();
