@@ -15,6 +15,7 @@ mod paging;
 mod registry;
 mod review;
 mod sharing;
+mod traces;
 mod tracking;
 
 use std::sync::Arc;
@@ -36,6 +37,7 @@ pub use review::{
     Annotate, GroupRuns, MAX_ANNOTATION_CHARS, MAX_BULK_RUNS, MAX_TABLE_WINDOW, RunTable, RunTableWindow, TagRuns,
 };
 pub use sharing::{Credentials, RemoteStatus, Stage, SyncReport, SyncSummary, TokenVault, VaultCredentials};
+pub use traces::{MAX_TRACES_DELETE, MAX_TRACES_PAGE, SearchTraces, TraceSelection};
 pub use tracking::{CreateRun, LogBatch, SearchExperiments, SearchRuns, SeriesPoint, UpdateRun};
 
 /// An error as every front end shows it: MLflow's code plus a message.

@@ -14,6 +14,7 @@ pub mod names;
 pub mod op;
 pub mod registry;
 pub mod search;
+pub mod trace;
 pub mod validation;
 
 pub use error::{Error, ErrorCode};

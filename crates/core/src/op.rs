@@ -9,6 +9,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::{DatasetInput, LifecycleStage, LoggedModelStatus, Metric, Param, RunStatus, Tag};
+use crate::trace::TraceInfo;
 
 /// Serialized externally tagged (`{"log_batch": {...}}`): the tag comes
 /// first, so a batch of a thousand points is read in one streaming pass.
@@ -266,6 +267,24 @@ pub enum Op {
         view_id: String,
         experiment_id: String,
     },
+    /// A trace's record, written when the client finishes the trace (or an
+    /// import brings it). Writing it again replaces the record and its
+    /// metadata, and sets the tags it names.
+    PutTrace {
+        info: TraceInfo,
+    },
+    SetTraceTag {
+        trace_id: String,
+        key: String,
+        value: String,
+    },
+    DeleteTraceTag {
+        trace_id: String,
+        key: String,
+    },
+    DeleteTrace {
+        trace_id: String,
+    },
 }
 
 /// A batch's metric points as columns, one series per key: `{"key",
@@ -361,12 +380,14 @@ mod metric_columns {
 
 /// Which entity an artifact path belongs to: the run in
 /// `<experiment>/<run_id>/artifacts/...`, the logged model in
-/// `<experiment>/models/<model_id>/artifacts/...`, else the path's first
+/// `<experiment>/models/<model_id>/artifacts/...`, the trace in
+/// `<experiment>/traces/<trace_id>/artifacts/...`, else the path's first
 /// two segments.
 pub fn artifact_owner(path: &str) -> &str {
     let segments: Vec<&str> = path.splitn(5, '/').collect();
     match segments.as_slice() {
         [_, "models", model, "artifacts", ..] => model,
+        [_, "traces", trace, "artifacts", ..] => trace,
         [_, run, "artifacts", ..] => run,
         _ => match path.match_indices('/').nth(1) {
             Some((i, _)) => &path[..i],
@@ -404,6 +425,10 @@ impl Op {
             | Op::DeleteLoggedModelTag { model_id, .. }
             | Op::LogLoggedModelParams { model_id, .. } => model_id,
             Op::LogRunOutputs { run_id, .. } => run_id,
+            Op::PutTrace { info } => &info.trace_id,
+            Op::SetTraceTag { trace_id, .. } | Op::DeleteTraceTag { trace_id, .. } | Op::DeleteTrace { trace_id } => {
+                trace_id
+            }
             Op::CreateRegisteredModel { name, .. }
             | Op::RenameRegisteredModel { name, .. }
             | Op::UpdateRegisteredModel { name, .. }
@@ -463,6 +488,10 @@ impl Op {
             Op::DeleteAnnotation { .. } => "delete_annotation",
             Op::SaveView { .. } => "save_view",
             Op::DeleteView { .. } => "delete_view",
+            Op::PutTrace { .. } => "put_trace",
+            Op::SetTraceTag { .. } => "set_trace_tag",
+            Op::DeleteTraceTag { .. } => "delete_trace_tag",
+            Op::DeleteTrace { .. } => "delete_trace",
         }
     }
 }

@@ -211,6 +211,21 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// A `map<string, string>` field, as protobuf's JSON writes it, in key order.
+    pub fn str_map(&self, field: &str) -> Result<Vec<(String, String)>, ApiError> {
+        match self.get(field) {
+            None => Ok(Vec::new()),
+            Some(Value::Object(entries)) => entries
+                .iter()
+                .map(|(k, v)| match v {
+                    Value::String(s) => Ok((k.clone(), s.clone())),
+                    other => Err(wrong_type(&format!("{}[{k}]", self.name(field)), other)),
+                })
+                .collect(),
+            Some(v) => Err(wrong_type(&self.name(field), v)),
+        }
+    }
+
     /// A repeated message field.
     pub fn objects(&self, field: &str) -> Result<Vec<Input<'_>>, ApiError> {
         match self.get(field) {

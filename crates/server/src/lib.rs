@@ -8,6 +8,7 @@ mod artifacts;
 mod input;
 mod review;
 mod routes;
+mod traces;
 mod ui;
 mod wire;
 
@@ -93,7 +94,24 @@ pub fn router(app: App) -> Router {
     }
     for prefix in PREFIXES {
         router = mount(router, prefix, routes::TRACKING);
+        router = mount(router, prefix, traces::V2);
     }
+    for prefix in ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"] {
+        router = mount(router, prefix, traces::V3);
+    }
+    router = router.route(
+        "/v1/traces",
+        axum::routing::post(|| async {
+            json_response(
+                StatusCode::NOT_IMPLEMENTED,
+                &serde_json::json!({
+                    "error_code": ErrorCode::NotImplemented.as_str(),
+                    "message": traces::OTLP_UNSUPPORTED,
+                    "detail": traces::OTLP_UNSUPPORTED,
+                }),
+            )
+        }),
+    );
     for prefix in ALMANAC_PREFIXES {
         router = mount(router, prefix, routes::ALMANAC);
     }

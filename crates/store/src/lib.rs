@@ -15,6 +15,7 @@ mod replica;
 mod review;
 mod schema;
 mod search_sql;
+mod traces;
 mod write;
 
 use std::path::{Path, PathBuf};

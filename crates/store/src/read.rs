@@ -481,7 +481,7 @@ impl Store {
     }
 
     /// Content hashes still referenced by a live owner: anything but a
-    /// deleted run or a deleted logged model, unless a live registered model
+    /// deleted run, logged model or trace, unless a live registered model
     /// version still points at it. Garbage collection keeps these.
     pub fn live_artifact_hashes(&self) -> Result<std::collections::HashSet<String>> {
         self.with_reader(|c| {
@@ -489,7 +489,8 @@ impl Store {
                 "SELECT DISTINCT a.sha256 FROM artifacts a
                  WHERE NOT (
                      (EXISTS (SELECT 1 FROM runs r WHERE r.run_id = a.owner AND r.lifecycle_stage = 'deleted')
-                      OR EXISTS (SELECT 1 FROM logged_models m WHERE m.model_id = a.owner AND m.lifecycle_stage = 'deleted'))
+                      OR EXISTS (SELECT 1 FROM logged_models m WHERE m.model_id = a.owner AND m.lifecycle_stage = 'deleted')
+                      OR EXISTS (SELECT 1 FROM traces t WHERE t.trace_id = a.owner AND t.deleted = 1))
                      AND NOT EXISTS (SELECT 1 FROM model_versions v
                                      WHERE v.deleted = 0 AND (v.run_id = a.owner OR v.model_id = a.owner)))",
             )?;

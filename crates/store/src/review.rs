@@ -130,7 +130,7 @@ impl Store {
                     (format!(" LEFT JOIN {table} g ON g.run_pk = r.pk AND g.key = {key}"), "g.value".to_string())
                 }
                 Key::Attribute(a) => (String::new(), search_sql::run_column(*a).to_string()),
-                Key::Metric(_) | Key::Dataset(_) => {
+                Key::Metric(_) | Key::Dataset(_) | Key::Metadata(_) => {
                     return Err(Error::invalid("Runs can be grouped by a param, a tag or an attribute").into());
                 }
             };

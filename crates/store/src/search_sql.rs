@@ -98,6 +98,8 @@ pub(crate) fn run_filter(f: &Filter, sql: &mut Sql) -> String {
             Key::Param(name) => keyed("params", "run_pk", "r.pk", name, c, sql),
             Key::Tag(name) => keyed("run_tags", "run_pk", "r.pk", name, c, sql),
             Key::Attribute(a) => compare(run_column(*a), c.op, &c.value, sql),
+            // Only trace searches have metadata keys; runs have none.
+            Key::Metadata(_) => "0".to_string(),
             Key::Dataset(field) => {
                 let column = match field {
                     DatasetField::Name => "d.name",
@@ -219,7 +221,7 @@ fn run_order(order: &[OrderBy], filter: Option<&Filter>, sql: &mut Sql) -> (Stri
                 let column = run_column(*a);
                 terms.push(format!("{column} IS NULL, {column} {dir}"));
             }
-            Key::Dataset(_) => {}
+            Key::Dataset(_) | Key::Metadata(_) => {}
         }
     }
     if !has_start_time {

@@ -6,6 +6,7 @@ pub enum Target {
     LoggedModels,
     RegisteredModels,
     ModelVersions,
+    Traces,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +30,8 @@ pub enum Key {
     Tag(String),
     Attribute(Attribute),
     Dataset(DatasetField),
+    /// A trace's request metadata (`metadata.key`).
+    Metadata(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +58,10 @@ pub enum Attribute {
     // Model versions.
     VersionNumber,
     SourcePath,
+    // Traces.
+    TraceId,
+    ClientRequestId,
+    ExecutionTime,
 }
 
 impl Attribute {
@@ -66,6 +73,7 @@ impl Attribute {
                 | Attribute::CreationTime
                 | Attribute::LastUpdateTime
                 | Attribute::VersionNumber
+                | Attribute::ExecutionTime
         )
     }
 }

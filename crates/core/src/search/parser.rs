@@ -281,6 +281,8 @@ fn resolve_key(prefix: Option<&str>, name: String, target: Target) -> Result<Key
             Key::Param(name)
         }
         (Some("tag" | "tags"), _) => Key::Tag(name),
+        (Some("metadata" | "request_metadata"), Target::Traces) => Key::Metadata(name),
+        (Some("trace"), Target::Traces) => Key::Attribute(attribute(&name, target)?),
         (Some("dataset" | "datasets"), Target::Runs) => Key::Dataset(match name.as_str() {
             "name" => DatasetField::Name,
             "digest" => DatasetField::Digest,
@@ -295,11 +297,16 @@ fn resolve_key(prefix: Option<&str>, name: String, target: Target) -> Result<Key
                 "Invalid entity type '{other}'. Valid values are ['metric', 'parameter', 'tag', 'attribute', 'dataset']"
             ));
         }
+        (Some(other), Target::Traces) => {
+            return Err(format!(
+                "Invalid entity type '{other}'. Valid values are ['tag', 'metadata', 'attribute', 'trace']"
+            ));
+        }
         (Some(other), _) => {
             return Err(format!("Invalid entity type '{other}'. Valid values are ['tag', 'attribute']"));
         }
     };
-    if let Key::Metric(n) | Key::Param(n) | Key::Tag(n) = &key
+    if let Key::Metric(n) | Key::Param(n) | Key::Tag(n) | Key::Metadata(n) = &key
         && n.is_empty()
     {
         return Err("Empty key name".into());
@@ -349,6 +356,18 @@ fn attribute(name: &str, target: Target) -> Result<Attribute, String> {
             "last_update_time" => Some(Attribute::LastUpdateTime),
             _ => None,
         },
+        Target::Traces => match name {
+            "status" | "state" => Some(Attribute::Status),
+            "timestamp_ms" | "timestamp" | "request_time" => Some(Attribute::StartTime),
+            "execution_time_ms" | "execution_duration_ms" | "execution_time" => Some(Attribute::ExecutionTime),
+            "end_time_ms" => Some(Attribute::EndTime),
+            "name" => Some(Attribute::Name),
+            "trace_id" | "request_id" => Some(Attribute::TraceId),
+            "client_request_id" => Some(Attribute::ClientRequestId),
+            "run_id" => Some(Attribute::RunId),
+            "experiment_id" => Some(Attribute::ExperimentId),
+            _ => None,
+        },
     };
     found.ok_or_else(|| {
         let valid = match target {
@@ -358,6 +377,9 @@ fn attribute(name: &str, target: Target) -> Result<Attribute, String> {
             Target::ModelVersions => "['name', 'version_number', 'run_id', 'source_path']",
             Target::LoggedModels => {
                 "['name', 'model_id', 'experiment_id', 'source_run_id', 'status', 'model_type', 'creation_timestamp', 'last_updated_timestamp']"
+            }
+            Target::Traces => {
+                "['status', 'timestamp_ms', 'execution_time_ms', 'end_time_ms', 'name', 'trace_id', 'client_request_id', 'run_id']"
             }
         };
         format!("Invalid attribute key '{name}' specified. Valid keys are {valid}")
@@ -406,6 +428,7 @@ fn key_kind(key: &Key) -> &'static str {
         Key::Attribute(a) if a.is_numeric() => "numeric attribute",
         Key::Attribute(_) => "attribute",
         Key::Dataset(_) => "dataset",
+        Key::Metadata(_) => "metadata",
     }
 }
 

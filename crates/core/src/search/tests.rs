@@ -19,6 +19,7 @@ fn render_key(k: &Key) -> String {
         Key::Tag(n) => format!("tag:{n}"),
         Key::Attribute(a) => format!("attr:{a:?}"),
         Key::Dataset(d) => format!("dataset:{d:?}"),
+        Key::Metadata(n) => format!("metadata:{n}"),
     }
 }
 

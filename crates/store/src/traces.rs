@@ -1,0 +1,70 @@
+//! Reading traces: one record with its tags and metadata, or every live
+//! trace of some experiments (searches filter and sort them in memory).
+
+use almanac_core::model::Tag;
+use almanac_core::trace::TraceInfo;
+use rusqlite::{Connection, OptionalExtension};
+
+use crate::{Result, Store};
+
+const COLUMNS: &str = "trace_id, experiment_id, client_request_id, request_time_ms, execution_duration_ms, state,
+     request_preview, response_preview";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TraceInfo> {
+    Ok(TraceInfo {
+        trace_id: r.get(0)?,
+        experiment_id: r.get(1)?,
+        client_request_id: r.get(2)?,
+        request_time_ms: r.get(3)?,
+        execution_duration_ms: r.get(4)?,
+        state: r.get(5)?,
+        request_preview: r.get(6)?,
+        response_preview: r.get(7)?,
+        trace_metadata: Vec::new(),
+        tags: Vec::new(),
+    })
+}
+
+fn pairs(c: &Connection, table: &str, trace_id: &str) -> Result<Vec<Tag>> {
+    let mut stmt = c.prepare_cached(&format!("SELECT key, value FROM {table} WHERE trace_id = ?1 ORDER BY key"))?;
+    let rows = stmt.query_map([trace_id], |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn complete(c: &Connection, mut info: TraceInfo) -> Result<TraceInfo> {
+    info.tags = pairs(c, "trace_tags", &info.trace_id)?;
+    info.trace_metadata = pairs(c, "trace_metadata", &info.trace_id)?;
+    Ok(info)
+}
+
+impl Store {
+    /// A live (not deleted) trace.
+    pub fn trace(&self, trace_id: &str) -> Result<Option<TraceInfo>> {
+        self.with_reader(|c| {
+            let found = c
+                .prepare_cached(&format!("SELECT {COLUMNS} FROM traces WHERE trace_id = ?1 AND deleted = 0"))?
+                .query_row([trace_id], row)
+                .optional()?;
+            found.map(|info| complete(c, info)).transpose()
+        })
+    }
+
+    /// Every live trace of these experiments, newest first.
+    pub fn traces(&self, experiment_ids: &[String]) -> Result<Vec<TraceInfo>> {
+        self.with_reader(|c| {
+            let mut out = Vec::new();
+            for id in experiment_ids {
+                let canonical = crate::write::canonical_experiment(c, id)?;
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM traces WHERE experiment_id = ?1 AND deleted = 0
+                     ORDER BY request_time_ms DESC, trace_id"
+                ))?;
+                let rows = stmt.query_map([canonical], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+                for info in rows {
+                    out.push(complete(c, info)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+}
