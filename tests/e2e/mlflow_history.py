@@ -64,4 +64,25 @@ client.set_registered_model_alias("churn-model", "champion", v1.version)
 client.set_model_version_tag("churn-model", v2.version, "validated", "yes")
 mlflow.genai.register_prompt(name="greeting", template="Hello {{name}}", commit_message="first")
 mlflow.genai.register_prompt(name="greeting", template="Hi {{name}}!")
+
+
+# GenAI traces: two requests to a small agent, one tagged afterwards.
+mlflow.set_experiment("churn")
+
+
+@mlflow.trace(name="agent", span_type="AGENT")
+def agent(question):
+    with mlflow.start_span(name="retrieve", span_type="RETRIEVER") as span:
+        span.set_inputs({"q": question})
+        span.set_outputs([f"doc about {question}"])
+    return {"answer": len(question)}
+
+
+for question in ("hello", "world"):
+    agent(question)
+mlflow.flush_trace_async_logging()
+churn_id = client.get_experiment_by_name("churn").experiment_id
+traces = client.search_traces(locations=[churn_id])
+client.set_trace_tag(traces[0].info.trace_id, "reviewed", "yes")
+made["traces"] = sorted(t.info.trace_id for t in traces)
 print(json.dumps(made))

@@ -107,6 +107,23 @@ def view(uri):
     model = client.get_registered_model("churn-model")
     aliases = {alias: str(version) for alias, version in model.aliases.items()}
     registry = {"versions": versions, "tags": model.tags, "description": model.description, "aliases": aliases}
+    churn = client.get_experiment_by_name("churn").experiment_id
+    # The client downloads spans through the global tracking URI, not its own.
+    mlflow.set_tracking_uri(uri)
+    traces = {}
+    for t in client.search_traces(locations=[churn]):
+        # Where the spans live is the store's business: Almanac names its own folder.
+        tags = {k: v for k, v in t.info.tags.items() if k not in ("mlflow.artifactLocation", "mlflow.trace.spansLocation")}
+        traces[t.info.trace_id] = {
+            "state": str(t.info.state),
+            "request_time": t.info.request_time,
+            "duration": t.info.execution_duration,
+            "previews": (t.info.request_preview, t.info.response_preview),
+            "tags": tags,
+            "metadata": {k: v for k, v in t.info.trace_metadata.items() if k != "mlflow.trace.sizeStats"},
+            "spans": sorted((s.name, s.span_type, str(s.inputs), str(s.outputs)) for s in t.data.spans),
+        }
+    registry["traces"] = traces
     return runs, registry
 
 
@@ -131,6 +148,12 @@ def test_import_reads_back_exactly_what_mlflow_reads(source, tmp_path):
             for field in expected:
                 assert got[field] == expected[field], f"run {rid} field {field}"
         assert mlflow_runs[source["made"]["deleted"]]["lifecycle"] == "deleted"
+        assert len(mlflow_registry["traces"]) == 2 and sorted(mlflow_registry["traces"]) == source["made"]["traces"]
+        assert all(len(t["spans"]) == 2 for t in mlflow_registry["traces"].values())
+        assert set(almanac_registry["traces"]) == set(mlflow_registry["traces"])
+        for tid, expected in mlflow_registry["traces"].items():
+            for field, value in expected.items():
+                assert almanac_registry["traces"][tid][field] == value, f"trace {tid} field {field}"
         assert almanac_registry == mlflow_registry
 
         # The old experiment id still finds the experiment.
@@ -155,6 +178,7 @@ def test_import_reads_back_exactly_what_mlflow_reads(source, tmp_path):
     again = import_into(store, source["arg"])
     assert again.returncode == 0, again.stderr
     assert "runs:              0 new, 0 updated, 8 unchanged" in again.stdout, again.stdout
+    assert "traces:            0 new, 2 already here" in again.stdout, again.stdout
     assert journal_size(store) == before
 
     # A run added to the source later comes in alone; an edit made at the

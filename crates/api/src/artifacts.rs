@@ -27,19 +27,7 @@ pub struct GcReport {
     pub bytes_freed: u64,
 }
 
-const PROXY_SCHEME: &str = "mlflow-artifacts:";
-
-/// The proxied path of a `mlflow-artifacts:/...` URI, or `None` for
-/// locations Almanac does not hold (s3://, file://, ...).
-pub fn proxied_path(uri: &str) -> Option<String> {
-    let rest = uri.strip_prefix(PROXY_SCHEME)?;
-    // mlflow-artifacts:/p, mlflow-artifacts:///p and mlflow-artifacts://host/p
-    let rest = match rest.strip_prefix("//") {
-        Some(with_authority) => with_authority.split_once('/').map_or("", |(_, p)| p),
-        None => rest,
-    };
-    Some(rest.trim_matches('/').to_string())
-}
+pub use almanac_core::validation::proxied_path;
 
 impl App {
     /// Stores `content` at `path`. With `declared_len`, a body of another

@@ -54,6 +54,8 @@ pub struct ImportSummary {
     pub logged_models_created: usize,
     pub registered_models_created: usize,
     pub model_versions_created: usize,
+    pub traces_created: usize,
+    pub traces_unchanged: usize,
     /// One line per record that could not be imported, naming it and where
     /// it came from. The rest was imported.
     pub problems: Vec<String>,
@@ -225,6 +227,16 @@ impl App {
                 }
                 progress(ImportEvent::RunDone { run_id });
             }
+            for trace in source.traces(&experiment.id).map_err(source_error)? {
+                match trace {
+                    Ok(trace) => {
+                        if let Err(e) = self.import_trace(&trace, &target, options.dry_run, &mut summary) {
+                            summary.problems.push(format!("trace {}: {}", trace.info.trace_id, e.message));
+                        }
+                    }
+                    Err(e) => summary.problems.push(e.to_string()),
+                }
+            }
         }
 
         progress(ImportEvent::Registry);
@@ -334,6 +346,45 @@ impl App {
             self.store().write_all(&self.ctx(), ops)?;
         }
         Ok((location, true))
+    }
+
+    /// Imports a trace the store has never held (a trace deleted here stays
+    /// deleted), with its spans, in one transaction.
+    fn import_trace(
+        &self,
+        t: &almanac_mlflow::Trace,
+        experiment_id: &str,
+        dry_run: bool,
+        summary: &mut ImportSummary,
+    ) -> Result<()> {
+        use almanac_core::trace;
+        if self.store().trace_ever_held(&t.info.trace_id)? {
+            summary.traces_unchanged += 1;
+            return Ok(());
+        }
+        let folder = trace::artifact_folder(experiment_id, &t.info.trace_id);
+        let mut info = t.info.clone();
+        info.experiment_id = experiment_id.to_string();
+        info.tags.push(Tag { key: trace::ARTIFACT_LOCATION_TAG.into(), value: format!("mlflow-artifacts:/{folder}") });
+        trace::validate_trace(&info)?;
+        summary.traces_created += 1;
+        if dry_run {
+            return Ok(());
+        }
+        let mut ops = vec![Op::PutTrace { info }];
+        if let Some(spans) = &t.spans_json {
+            let temp_name = format!("{:016x}{:016x}", self.random(), self.random());
+            let blob = self.inner.blobs.put(&spans[..], Some(spans.len() as u64), &temp_name)?;
+            summary.artifact_files += 1;
+            summary.artifact_bytes += blob.size;
+            ops.push(Op::PutArtifact {
+                path: format!("{folder}/{}", trace::SPANS_FILE),
+                sha256: blob.sha256,
+                size: blob.size,
+            });
+        }
+        self.store().write_all(&self.ctx(), ops)?;
+        Ok(())
     }
 
     /// Stores the bytes of every file below `dir` and returns the manifest

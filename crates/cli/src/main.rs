@@ -481,6 +481,7 @@ fn import_mlflow(store: PathBuf, source: &str, experiments: Vec<String>, dry_run
     println!("  artifact files:    {} ({})", s.artifact_files, human_bytes(s.artifact_bytes));
     println!("  logged models:     {} new", s.logged_models_created);
     println!("  registered models: {} new, {} new versions", s.registered_models_created, s.model_versions_created);
+    println!("  traces:            {} new, {} already here", s.traces_created, s.traces_unchanged);
     fail_on_problems("import", &s.problems)
 }
 

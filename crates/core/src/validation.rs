@@ -355,3 +355,15 @@ mod artifact_path_tests {
         }
     }
 }
+
+/// The proxied path of a `mlflow-artifacts:/...` URI, or `None` for
+/// locations Almanac does not hold (s3://, file://, ...).
+pub fn proxied_path(uri: &str) -> Option<String> {
+    let rest = uri.strip_prefix("mlflow-artifacts:")?;
+    // mlflow-artifacts:/p, mlflow-artifacts:///p and mlflow-artifacts://host/p
+    let rest = match rest.strip_prefix("//") {
+        Some(with_authority) => with_authority.split_once('/').map_or("", |(_, p)| p),
+        None => rest,
+    };
+    Some(rest.trim_matches('/').to_string())
+}

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use almanac_core::model::{Dataset, DatasetInput, Metric, MetricPoint, Param, Tag};
 use serde_yaml::{Mapping, Value};
 
-use crate::records::{self, Experiment, LoggedModel, ModelVersion, RegisteredModel, Run};
+use crate::records::{self, Experiment, LoggedModel, ModelVersion, RegisteredModel, Run, Trace};
 use crate::{Result, Source, SourceError};
 
 pub struct FileStore {
@@ -363,6 +363,48 @@ impl Source for FileStore {
                     metrics,
                     artifacts: m.text("artifact_location").and_then(|u| records::local_dir(&u)),
                     model_id,
+                })
+            })
+            .collect())
+    }
+
+    fn traces(&mut self, experiment_id: &str) -> Result<Vec<Result<Trace>>> {
+        Ok(subdirs(&self.experiment_dir(experiment_id).join("traces"))
+            .into_iter()
+            .map(|dir| {
+                let entity = format!("trace {}", folder_name(&dir));
+                let path = dir.join("trace_info.yaml");
+                let m = meta(&path, &entity)?;
+                let trace_id = m
+                    .text("trace_id")
+                    .or_else(|| m.text("request_id"))
+                    .ok_or_else(|| m.error("missing field 'trace_id' (truncated file?)"))?;
+                let request_time_ms = match m.text("request_time") {
+                    Some(t) => almanac_core::trace::parse_rfc3339_ms(&t)
+                        .ok_or_else(|| m.error(format!("unreadable request_time '{t}'")))?,
+                    None => m.require_int("timestamp_ms")?,
+                };
+                let all_tags = tags(&dir.join("tags"), &entity)?;
+                let location = all_tags
+                    .iter()
+                    .find(|t| t.key == almanac_core::trace::ARTIFACT_LOCATION_TAG)
+                    .map(|t| t.value.clone());
+                let spans_json = records::local_spans(location.as_deref())
+                    .or_else(|| std::fs::read(dir.join("artifacts").join(almanac_core::trace::SPANS_FILE)).ok());
+                Ok(Trace {
+                    info: almanac_core::trace::TraceInfo {
+                        trace_id,
+                        experiment_id: experiment_id.to_string(),
+                        client_request_id: m.text("client_request_id"),
+                        request_time_ms,
+                        execution_duration_ms: m.int("execution_duration_ms").or_else(|| m.int("execution_time_ms")),
+                        state: records::trace_state(m.text("state").or_else(|| m.text("status")).as_deref()),
+                        request_preview: m.text("request_preview"),
+                        response_preview: m.text("response_preview"),
+                        trace_metadata: tags(&dir.join("request_metadata"), &entity)?,
+                        tags: all_tags.into_iter().filter(|t| records::keep_trace_tag(&t.key)).collect(),
+                    },
+                    spans_json,
                 })
             })
             .collect())

@@ -1,6 +1,8 @@
 //! MLflow's stores, read as plain records: experiments, runs with their
 //! full metric histories, datasets, logged models and the model registry.
 //!
+//! Traces come along where the source has them.
+//!
 //! Three sources: the `mlruns` folder (MLflow's file store), MLflow's SQL
 //! database (SQLite), and a running MLflow server (its REST API). Both are opened read-only and never modified. Every
 //! record comes back on its own: a corrupt run is an error naming the run
@@ -53,6 +55,11 @@ pub trait Source {
     fn logged_models(&mut self, experiment_id: &str) -> Result<Vec<Result<LoggedModel>>>;
     /// Every registered model (prompts included) with its versions.
     fn registered_models(&mut self) -> Result<Vec<Result<RegisteredModel>>>;
+    /// An experiment's traces, each read on its own. Sources from before
+    /// tracing have none.
+    fn traces(&mut self, _experiment_id: &str) -> Result<Vec<Result<Trace>>> {
+        Ok(Vec::new())
+    }
 }
 
 /// Opens `source`: an `mlruns` folder, a `sqlite:///` URI, a path to an

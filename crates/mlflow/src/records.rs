@@ -51,6 +51,34 @@ pub struct LoggedModel {
     pub artifacts: Option<PathBuf>,
 }
 
+/// A trace: its record, with the source's experiment id, and its spans as
+/// the `traces.json` document MLflow's client reads (`{"spans": [...]}`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trace {
+    pub info: almanac_core::trace::TraceInfo,
+    pub spans_json: Option<Vec<u8>>,
+}
+
+/// A trace's state from any MLflow version's spelling.
+pub(crate) fn trace_state(raw: Option<&str>) -> String {
+    match raw {
+        Some(s @ ("OK" | "ERROR" | "IN_PROGRESS")) => s.to_string(),
+        _ => "STATE_UNSPECIFIED".to_string(),
+    }
+}
+
+/// Source tags that describe where the source kept things; Almanac sets
+/// its own.
+pub(crate) fn keep_trace_tag(key: &str) -> bool {
+    key != almanac_core::trace::ARTIFACT_LOCATION_TAG && key != "mlflow.trace.spansLocation"
+}
+
+/// The spans of a trace whose `traces.json` sits in a local folder.
+pub(crate) fn local_spans(location: Option<&str>) -> Option<Vec<u8>> {
+    let dir = local_dir(location?)?;
+    std::fs::read(dir.join(almanac_core::trace::SPANS_FILE)).ok()
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct RegisteredModel {
     pub name: String,

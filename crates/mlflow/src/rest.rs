@@ -9,7 +9,7 @@ use std::time::Duration;
 use almanac_core::model::{Dataset, DatasetInput, Metric, MetricPoint, Param, Tag};
 use serde_json::{Value, json};
 
-use crate::records::{self, Experiment, LoggedModel, ModelVersion, RegisteredModel, Run};
+use crate::records::{self, Experiment, LoggedModel, ModelVersion, RegisteredModel, Run, Trace};
 use crate::{Result, Source, SourceError};
 
 pub struct RestServer {
@@ -129,6 +129,19 @@ fn float(v: &Value) -> Option<f64> {
     }
 }
 
+/// A `map<string, string>` field (TraceInfoV3's tags and metadata), in key order.
+fn map_tags(v: &Value, key: &str) -> Vec<Tag> {
+    let mut out: Vec<Tag> = v
+        .get(key)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, v)| Some(Tag { key: k.clone(), value: v.as_str()?.to_string() }))
+        .collect();
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
+
 fn pairs(v: &Value, key: &str) -> Vec<(String, String)> {
     v.get(key)
         .and_then(Value::as_array)
@@ -138,11 +151,127 @@ fn pairs(v: &Value, key: &str) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
+/// A span as MLflow's server returns it (OTLP JSON, typed attributes) in
+/// the form `traces.json` keeps (attributes as JSON text, times as numbers).
+fn span_dict_of_otlp(span: &Value) -> Value {
+    let mut out = span.clone();
+    // proto3 JSON leaves out empty fields; the span dict names them all.
+    for (key, default) in [
+        ("parent_span_id", Value::Null),
+        ("events", json!([])),
+        ("links", json!([])),
+        ("status", json!({"code": "STATUS_CODE_UNSET", "message": ""})),
+        ("attributes", json!({})),
+    ] {
+        if out.get(key).is_none_or(Value::is_null) {
+            out[key] = default;
+        }
+    }
+    if let Some(status) = out.get_mut("status").and_then(Value::as_object_mut) {
+        status.entry("message").or_insert_with(|| "".into());
+        status.entry("code").or_insert_with(|| "STATUS_CODE_UNSET".into());
+    }
+    for key in ["start_time_unix_nano", "end_time_unix_nano"] {
+        if let Some(n) = span.get(key).and_then(|v| v.as_str().and_then(|s| s.parse::<u64>().ok()).or(v.as_u64())) {
+            out[key] = n.into();
+        }
+    }
+    if let Some(list) = span.get("attributes").and_then(Value::as_array) {
+        let attributes: serde_json::Map<String, Value> = list
+            .iter()
+            .filter_map(|a| {
+                let key = a.get("key")?.as_str()?.to_string();
+                let text = otlp_value(a.get("value")?).to_string();
+                Some((key, Value::String(text)))
+            })
+            .collect();
+        out["attributes"] = Value::Object(attributes);
+    }
+    out
+}
+
+/// An OTLP `AnyValue` (`{"string_value": ..}`, `{"kvlist_value": ..}`, ..)
+/// as the plain JSON value MLflow encoded into the attribute.
+fn otlp_value(v: &Value) -> Value {
+    let number = |n: &Value| match n {
+        Value::String(s) => s.parse::<i64>().map(Value::from).unwrap_or_else(|_| Value::String(s.clone())),
+        other => other.clone(),
+    };
+    if let Some(s) = v.get("string_value") {
+        s.clone()
+    } else if let Some(b) = v.get("bool_value") {
+        b.clone()
+    } else if let Some(n) = v.get("int_value") {
+        number(n)
+    } else if let Some(n) = v.get("double_value") {
+        n.clone()
+    } else if let Some(list) = v.pointer("/array_value/values").and_then(Value::as_array) {
+        Value::Array(list.iter().map(otlp_value).collect())
+    } else if let Some(list) = v.pointer("/kvlist_value/values").and_then(Value::as_array) {
+        Value::Object(
+            list.iter()
+                .filter_map(|kv| Some((kv.get("key")?.as_str()?.to_string(), otlp_value(kv.get("value")?))))
+                .collect(),
+        )
+    } else if v.get("array_value").is_some() {
+        Value::Array(Vec::new())
+    } else if v.get("kvlist_value").is_some() {
+        Value::Object(serde_json::Map::new())
+    } else {
+        Value::Null
+    }
+}
+
 fn tags(v: &Value, key: &str) -> Vec<Tag> {
     pairs(v, key).into_iter().map(|(key, value)| Tag { key, value }).collect()
 }
 
 impl RestServer {
+    /// One trace from its TraceInfoV3 JSON, with its spans: the
+    /// `traces.json` artifact through the server's proxy, else the spans the
+    /// server keeps in its database.
+    fn trace(&self, experiment_id: &str, info: &Value) -> Result<Trace> {
+        use almanac_core::trace;
+        let trace_id = text(info, "trace_id").unwrap_or_default();
+        let entity = format!("trace {trace_id}");
+        let fail = |reason: String| SourceError::new(&entity, format!("{}/api/3.0/mlflow/traces", self.base), reason);
+        let request_time = text(info, "request_time").unwrap_or_default();
+        let request_time_ms = trace::parse_rfc3339_ms(&request_time)
+            .ok_or_else(|| fail(format!("unreadable request_time '{request_time}'")))?;
+        let all_tags = map_tags(info, "tags");
+        let location = all_tags.iter().find(|t| t.key == trace::ARTIFACT_LOCATION_TAG).map(|t| t.value.clone());
+        let mut spans_json = location.as_deref().and_then(almanac_core::validation::proxied_path).and_then(|path| {
+            let url = format!("{}/api/2.0/mlflow-artifacts/artifacts/{path}/{}", self.base, trace::SPANS_FILE);
+            let r = self.http.get(url).send().ok().filter(|r| r.status().is_success())?;
+            r.bytes().ok().map(|b| b.to_vec())
+        });
+        if spans_json.is_none() {
+            let url = format!("{}/api/3.0/mlflow/traces/get", self.base);
+            let query = [("trace_id", trace_id.as_str()), ("allow_partial", "true")];
+            if let Ok(got) = self.answer(self.http.get(url).query(&query).send(), &entity, "/traces/get")
+                && let Some(spans) = got.pointer("/trace/spans").and_then(Value::as_array)
+            {
+                let spans: Vec<Value> = spans.iter().map(span_dict_of_otlp).collect();
+                spans_json = Some(json!({ "spans": spans }).to_string().into_bytes());
+            }
+        }
+        Ok(Trace {
+            info: trace::TraceInfo {
+                trace_id: trace_id.clone(),
+                experiment_id: experiment_id.to_string(),
+                client_request_id: text(info, "client_request_id"),
+                request_time_ms,
+                execution_duration_ms: text(info, "execution_duration").and_then(|d| trace::parse_duration_ms(&d)),
+                state: records::trace_state(text(info, "state").as_deref()),
+                request_preview: text(info, "request_preview"),
+                response_preview: text(info, "response_preview"),
+                trace_metadata: map_tags(info, "trace_metadata"),
+                tags: all_tags.into_iter().filter(|t| records::keep_trace_tag(&t.key)).collect(),
+            },
+            spans_json,
+        })
+    }
+
     /// Connects to the server at `base` and checks that it answers MLflow's API.
     pub fn open(base: &str) -> Result<RestServer> {
         let api = Http::new(base)?;
@@ -432,6 +561,30 @@ impl Source for RestServer {
             .collect())
     }
 
+    fn traces(&mut self, experiment_id: &str) -> Result<Vec<Result<Trace>>> {
+        let entity = format!("experiment {experiment_id}");
+        let url = format!("{}/api/3.0/mlflow/traces/search", self.base);
+        let mut body = json!({
+            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
+            "max_results": 100,
+        });
+        let mut infos = Vec::new();
+        loop {
+            let page = match self.answer(self.http.post(&url).json(&body).send(), &entity, "/traces/search") {
+                Ok(p) => p,
+                // Servers before MLflow 3 have no v3 traces.
+                Err(e) if e.reason.contains("404") => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            };
+            infos.extend(page.get("traces").and_then(Value::as_array).cloned().unwrap_or_default());
+            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
+                Some(token) => body["page_token"] = token.into(),
+                None => break,
+            }
+        }
+        Ok(infos.into_iter().map(|info| self.trace(experiment_id, &info)).collect())
+    }
+
     fn registered_models(&mut self) -> Result<Vec<Result<RegisteredModel>>> {
         let mut models = Vec::new();
         // A plain search hides prompts (registered models tagged as such):
@@ -493,5 +646,36 @@ impl Source for RestServer {
                 })
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn otlp_spans_become_span_dicts() {
+        for (value, expected) in [
+            (json!({"string_value": "AGENT"}), "\"AGENT\""),
+            (json!({"int_value": "5"}), "5"),
+            (json!({"double_value": 0.5}), "0.5"),
+            (json!({"bool_value": true}), "true"),
+            (json!({"kvlist_value": {"values": [{"key": "q", "value": {"string_value": "hi"}}]}}), "{\"q\":\"hi\"}"),
+            (json!({"array_value": {"values": [{"int_value": 1}, {"string_value": "a"}]}}), "[1,\"a\"]"),
+            (json!({"kvlist_value": {}}), "{}"),
+        ] {
+            assert_eq!(otlp_value(&value).to_string(), expected, "{value}");
+        }
+        let span = json!({
+            "trace_id": "KN7t", "span_id": "S/LZ", "name": "root",
+            "start_time_unix_nano": "1795740499811981998", "end_time_unix_nano": 1795740499812272049u64,
+            "attributes": [{"key": "mlflow.spanType", "value": {"string_value": "AGENT"}}],
+        });
+        let dict = span_dict_of_otlp(&span);
+        assert_eq!(dict["parent_span_id"], Value::Null);
+        assert_eq!(dict["start_time_unix_nano"], 1795740499811981998u64);
+        assert_eq!(dict["attributes"]["mlflow.spanType"], "\"AGENT\"");
+        assert_eq!(dict["status"]["code"], "STATUS_CODE_UNSET");
+        assert_eq!(dict["events"], json!([]));
     }
 }

@@ -5,7 +5,7 @@ use std::path::Path;
 use almanac_core::model::{Dataset, DatasetInput, Metric, MetricPoint, Param, Tag};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use crate::records::{self, Experiment, LoggedModel, ModelVersion, RegisteredModel, Run};
+use crate::records::{self, Experiment, LoggedModel, ModelVersion, RegisteredModel, Run, Trace};
 use crate::{Result, Source, SourceError};
 
 pub struct SqliteStore {
@@ -221,6 +221,102 @@ impl Source for SqliteStore {
             outputs,
             artifacts: artifact_uri.as_deref().and_then(records::local_dir),
         })
+    }
+
+    fn traces(&mut self, experiment_id: &str) -> Result<Vec<Result<Trace>>> {
+        if !self.has_table("trace_info")? {
+            return Ok(Vec::new());
+        }
+        let fail = self.fail(&format!("experiment {experiment_id}"), "trace_info");
+        let name_column = if self.has_column("trace_info", "trace_name") { "trace_name" } else { "NULL" };
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT request_id, timestamp_ms, execution_time_ms, status, client_request_id, request_preview,
+                        response_preview, {name_column}
+                 FROM trace_info WHERE experiment_id = ?1 ORDER BY timestamp_ms, request_id"
+            ))
+            .map_err(&fail)?;
+        type TraceRow =
+            (String, i64, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
+        let rows: Vec<TraceRow> = stmt
+            .query_map([experiment_id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?))
+            })
+            .map_err(&fail)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(&fail)?;
+        let has_spans = self.has_table("spans")?;
+        Ok(rows
+            .into_iter()
+            .map(|(trace_id, time, duration, status, client_request_id, request_preview, response_preview, name)| {
+                let entity = format!("trace {trace_id}");
+                let pairs = |table: &str| -> Result<Vec<Tag>> {
+                    let fail = self.fail(&entity, table);
+                    let mut stmt = self
+                        .conn
+                        .prepare_cached(&format!("SELECT key, value FROM {table} WHERE request_id = ?1 ORDER BY key"))
+                        .map_err(&fail)?;
+                    stmt.query_map([&trace_id], |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }))
+                        .map_err(&fail)?
+                        .collect::<rusqlite::Result<_>>()
+                        .map_err(&fail)
+                };
+                let mut all_tags = pairs("trace_tags")?;
+                if let Some(name) = name
+                    && !all_tags.iter().any(|t| t.key == almanac_core::trace::NAME_TAG)
+                {
+                    all_tags.push(Tag { key: almanac_core::trace::NAME_TAG.into(), value: name });
+                }
+                let mut spans_json = None;
+                if has_spans {
+                    let fail = self.fail(&entity, "spans");
+                    let mut stmt = self
+                        .conn
+                        .prepare_cached("SELECT content FROM spans WHERE trace_id = ?1 ORDER BY start_time_unix_nano")
+                        .map_err(&fail)?;
+                    let contents: Vec<String> = stmt
+                        .query_map([&trace_id], |r| r.get(0))
+                        .map_err(&fail)?
+                        .collect::<rusqlite::Result<_>>()
+                        .map_err(&fail)?;
+                    if !contents.is_empty() {
+                        let spans = contents
+                            .iter()
+                            .map(|c| serde_json::from_str::<serde_json::Value>(c))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(|e| {
+                                SourceError::new(
+                                    &entity,
+                                    format!("{} table spans", self.path),
+                                    format!("a span is not JSON: {e}"),
+                                )
+                            })?;
+                        spans_json = Some(serde_json::json!({ "spans": spans }).to_string().into_bytes());
+                    }
+                }
+                let location = all_tags
+                    .iter()
+                    .find(|t| t.key == almanac_core::trace::ARTIFACT_LOCATION_TAG)
+                    .map(|t| t.value.clone());
+                let spans_json = spans_json.or_else(|| records::local_spans(location.as_deref()));
+                Ok(Trace {
+                    info: almanac_core::trace::TraceInfo {
+                        trace_id: trace_id.clone(),
+                        experiment_id: experiment_id.to_string(),
+                        client_request_id,
+                        request_time_ms: time,
+                        execution_duration_ms: duration,
+                        state: records::trace_state(status.as_deref()),
+                        request_preview,
+                        response_preview,
+                        trace_metadata: pairs("trace_request_metadata")?,
+                        tags: all_tags.into_iter().filter(|t| records::keep_trace_tag(&t.key)).collect(),
+                    },
+                    spans_json,
+                })
+            })
+            .collect())
     }
 
     fn logged_models(&mut self, experiment_id: &str) -> Result<Vec<Result<LoggedModel>>> {

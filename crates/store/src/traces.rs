@@ -49,6 +49,11 @@ impl Store {
         })
     }
 
+    /// Whether this store holds or ever held (then deleted) a trace.
+    pub fn trace_ever_held(&self, trace_id: &str) -> Result<bool> {
+        self.with_reader(|c| Ok(c.prepare_cached("SELECT 1 FROM traces WHERE trace_id = ?1")?.exists([trace_id])?))
+    }
+
     /// Every live trace of these experiments, newest first.
     pub fn traces(&self, experiment_ids: &[String]) -> Result<Vec<TraceInfo>> {
         self.with_reader(|c| {
