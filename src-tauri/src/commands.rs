@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use almanac_api::ApiError;
 use tauri::{AppHandle, Runtime, State};
 
 use crate::desktop::Desktop;
@@ -11,12 +12,13 @@ use crate::dto;
 
 type Session<'a> = State<'a, Arc<Desktop>>;
 
+/// Runs `work` on the blocking pool; its error becomes the IPC's `{code, message}`.
 async fn blocking<T: Send + 'static>(
     desktop: Session<'_>,
-    work: impl FnOnce(&Desktop) -> Result<T, dto::Error> + Send + 'static,
+    work: impl FnOnce(&Desktop) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, dto::Error> {
     let desktop = Arc::clone(&desktop);
-    tauri::async_runtime::spawn_blocking(move || work(&desktop))
+    tauri::async_runtime::spawn_blocking(move || work(&desktop).map_err(dto::error))
         .await
         .map_err(|e| dto::Error { code: "INTERNAL_ERROR".into(), message: format!("the task failed: {e}") })?
 }

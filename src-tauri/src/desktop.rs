@@ -76,23 +76,23 @@ impl Desktop {
     }
 
     pub fn info(&self) -> dto::Info {
-        dto::Info::new(self.tracking_uri(), &self.store_dir, env!("CARGO_PKG_VERSION"))
+        dto::Info::new(self.tracking_uri(), self.store_dir.display().to_string(), env!("CARGO_PKG_VERSION"))
     }
 
     /// The status bar's view of sync: local facts only, plus what the last
     /// check or sync learned from each remote. Never touches the network.
-    pub fn status(&self) -> Result<dto::Status, dto::Error> {
+    pub fn status(&self) -> Result<dto::Status, ApiError> {
         let remotes = self.app.remote_status(None)?;
         let board = lock(&self.board);
         let settings = lock(&self.settings);
-        Ok(dto::Status::new(remotes, &board.behind, board.syncing, settings.auto_sync_minutes, self.clock.now_ms()))
+        Ok(dto::status(remotes, &board.behind, board.syncing, settings.auto_sync_minutes, self.clock.now_ms()))
     }
 
     /// Syncs with every remote. Errors per remote are reported, not
     /// raised: being offline is a normal state for a laptop.
-    pub fn sync_now(&self) -> Result<dto::SyncRound, dto::Error> {
+    pub fn sync_now(&self) -> Result<dto::SyncRound, ApiError> {
         let Ok(_running) = self.syncing.try_lock() else {
-            return Err(ApiError { code: ErrorCode::InvalidState, message: "A sync is already running.".into() }.into());
+            return Err(ApiError { code: ErrorCode::InvalidState, message: "A sync is already running.".into() });
         };
         lock(&self.board).syncing = true;
         let outcome = self.app.sync_all(&VaultCredentials(&self.vault), &mut |name, stage| {
@@ -107,12 +107,12 @@ impl Desktop {
                 Err(e) => board.behind.insert(name.clone(), Err(e.message.clone())),
             };
         }
-        Ok(dto::SyncRound::new(outcome))
+        Ok(dto::round(outcome))
     }
 
     /// Asks every remote what it holds that this store lacks, for the status
     /// bar's "to fetch". Unreachable remotes are noted, not raised.
-    pub fn check_remotes(&self) -> Result<(), dto::Error> {
+    pub fn check_remotes(&self) -> Result<(), ApiError> {
         let statuses = self.app.remote_status(Some(&VaultCredentials(&self.vault)))?;
         let mut board = lock(&self.board);
         for s in statuses {
@@ -135,7 +135,7 @@ impl Desktop {
         due
     }
 
-    pub fn remotes(&self) -> Result<Vec<dto::RemoteEntry>, dto::Error> {
+    pub fn remotes(&self) -> Result<Vec<dto::RemoteEntry>, ApiError> {
         self.app
             .remotes()?
             .into_iter()
@@ -149,7 +149,7 @@ impl Desktop {
     }
 
     /// Adds a remote, or with `existing`, points that remote elsewhere.
-    pub fn save_remote(&self, req: dto::SaveRemote) -> Result<(), dto::Error> {
+    pub fn save_remote(&self, req: dto::SaveRemote) -> Result<(), ApiError> {
         let artifacts = req.artifacts.as_deref().map(str::trim).filter(|a| !a.is_empty());
         if req.existing {
             // A token goes only to the host it was saved for: a new URL
@@ -165,7 +165,7 @@ impl Desktop {
         Ok(())
     }
 
-    pub fn remove_remote(&self, name: &str) -> Result<(), dto::Error> {
+    pub fn remove_remote(&self, name: &str) -> Result<(), ApiError> {
         self.app.remove_remote(name)?;
         lock(&self.board).behind.remove(name);
         Ok(())
@@ -173,27 +173,27 @@ impl Desktop {
 
     /// Reaches the remote with its saved token; the answer also feeds the
     /// status bar.
-    pub fn test_remote(&self, name: &str) -> Result<dto::RemoteCheck, dto::Error> {
+    pub fn test_remote(&self, name: &str) -> Result<dto::RemoteCheck, ApiError> {
         let result = self.app.remote_behind(name, &VaultCredentials(&self.vault));
         if let Err(e) = &result
             && e.code == ErrorCode::ResourceDoesNotExist
         {
-            return Err(e.clone().into());
+            return Err(e.clone());
         }
         let check = dto::RemoteCheck::from(result.as_ref().map(|n| *n).map_err(|e| e.message.clone()));
         lock(&self.board).behind.insert(name.to_string(), result.map_err(|e| e.message));
         Ok(check)
     }
 
-    pub fn save_token(&self, name: &str, token: &str) -> Result<(), dto::Error> {
-        Ok(self.app.login_remote(name, token, &self.vault)?)
+    pub fn save_token(&self, name: &str, token: &str) -> Result<(), ApiError> {
+        self.app.login_remote(name, token, &self.vault)
     }
 
-    pub fn forget_token(&self, name: &str) -> Result<bool, dto::Error> {
-        Ok(self.app.logout_remote(name, &self.vault)?)
+    pub fn forget_token(&self, name: &str) -> Result<bool, ApiError> {
+        self.app.logout_remote(name, &self.vault)
     }
 
-    pub fn set_auto_sync(&self, minutes: Option<u32>) -> Result<(), dto::Error> {
+    pub fn set_auto_sync(&self, minutes: Option<u32>) -> Result<(), ApiError> {
         if let Some(m) = minutes
             && !AUTO_SYNC_MINUTES.contains(&m)
         {
@@ -204,8 +204,7 @@ impl Desktop {
                     AUTO_SYNC_MINUTES.start(),
                     AUTO_SYNC_MINUTES.end()
                 ),
-            }
-            .into());
+            });
         }
         self.update_settings(|s| s.auto_sync_minutes = minutes)
     }
@@ -220,7 +219,7 @@ impl Desktop {
     }
 
     /// Changes settings and saves them.
-    pub fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<(), dto::Error> {
+    pub fn update_settings(&self, change: impl FnOnce(&mut Settings)) -> Result<(), ApiError> {
         let mut settings = lock(&self.settings);
         change(&mut settings);
         if let Some(path) = &self.settings_path {

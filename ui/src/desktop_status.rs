@@ -1,72 +1,8 @@
 //! What the desktop app's status bar says about sync, from the shell's
-//! `sync_status` answer. Pure, so it is tested natively; the types mirror
-//! the desktop shell's IPC DTOs (only the fields the UI reads).
+//! `sync_status` answer. Pure, so it is tested natively; the IPC types are
+//! the shell's own (`almanac-desktop-ipc`).
 
-use serde::Deserialize;
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Info {
-    pub tracking_uri: String,
-    pub store: String,
-    pub version: String,
-    pub shell_line: String,
-    pub python_lines: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RemoteState {
-    pub name: String,
-    pub url: String,
-    pub last_sync_ms: Option<i64>,
-    pub last_error: Option<String>,
-    pub behind: Option<usize>,
-    pub unreachable: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Status {
-    pub syncing: bool,
-    pub ahead: usize,
-    pub remotes: Vec<RemoteState>,
-    pub auto_sync_minutes: Option<u32>,
-    pub now_ms: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RemoteEntry {
-    pub name: String,
-    pub url: String,
-    pub artifacts: Option<String>,
-    pub has_token: Option<bool>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RemoteCheck {
-    pub reachable: bool,
-    pub behind: Option<usize>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct OutcomeError {
-    pub code: String,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SyncOutcome {
-    pub remote: String,
-    pub ops_in: usize,
-    pub ops_out: usize,
-    pub new_runs: u64,
-    pub error: Option<OutcomeError>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SyncRound {
-    pub outcomes: Vec<SyncOutcome>,
-    pub new_runs: u64,
-}
+pub use almanac_desktop_ipc::{Info, RemoteCheck, RemoteEntry, RemoteState, Status, SyncOutcome, SyncRound};
 
 /// How a status reads: calm, worth a look, or in progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,7 +129,10 @@ mod tests {
             error: None,
         };
         let failed = SyncOutcome {
-            error: Some(OutcomeError { code: "TEMPORARILY_UNAVAILABLE".into(), message: "offline".into() }),
+            error: Some(almanac_desktop_ipc::Error {
+                code: "TEMPORARILY_UNAVAILABLE".into(),
+                message: "offline".into(),
+            }),
             ..ok("lab", 0)
         };
         for (outcomes, expected) in [
@@ -203,8 +142,7 @@ mod tests {
             (vec![ok("team", 2), ok("home", 1)], "Synced: 3 new runs"),
             (vec![ok("team", 2), failed], "Sync failed for lab: offline"),
         ] {
-            let round = SyncRound { new_runs: outcomes.iter().map(|o| o.new_runs).sum(), outcomes };
-            assert_eq!(round_summary(&round).0, expected);
+            assert_eq!(round_summary(&SyncRound::new(outcomes)).0, expected);
         }
     }
 
