@@ -160,7 +160,7 @@ impl App {
     /// that cannot be reached shows why instead. Without it, nothing leaves
     /// the machine.
     pub fn remote_status(&self, reach: Option<&dyn Credentials>) -> Result<Vec<RemoteStatus>> {
-        let unsent = self.store().own_ops_after(self.store().exported_seq()?)?.len();
+        let unsent = self.store().count_own_ops_after(self.store().exported_seq()?)?;
         let repo_dir = self.store().root().join("sync.git");
         self.remotes()?
             .into_iter()

@@ -204,6 +204,17 @@ impl Store {
         Ok(self.journal_after(after, i64::MAX)?.into_iter().filter(|e| e.writer == writer).collect())
     }
 
+    /// How many of this replica's own ops come after journal position
+    /// `after`: counted in SQL, since status displays ask often.
+    pub fn count_own_ops_after(&self, after: i64) -> Result<usize> {
+        self.with_reader(|c| {
+            let n: i64 = c
+                .prepare_cached("SELECT count(*) FROM journal WHERE seq > ?1 AND writer = ?2")?
+                .query_row(params![after, self.writer_id], |r| r.get(0))?;
+            Ok(n.max(0) as usize)
+        })
+    }
+
     /// The journal position up to which this replica's ops were exported.
     pub fn exported_seq(&self) -> Result<i64> {
         self.with_reader(|c| meta_i64(c, "exported_seq"))

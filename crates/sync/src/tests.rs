@@ -318,6 +318,8 @@ fn behind_counts_remote_ops_not_yet_applied_without_applying_them() {
     run(&a, "7", "r1", 2);
     a.sync(&remote);
     let sent = a.store.own_ops_after(0).unwrap().len();
+    assert_eq!(a.store.count_own_ops_after(0).unwrap(), sent, "the status count agrees with the ops");
+    assert_eq!(b.store.count_own_ops_after(0).unwrap(), 0, "another writer's ops are not b's");
     assert_eq!(behind(&b.store, &b_repo, &remote, &()).unwrap(), sent);
     assert!(b.store.experiment("7").is_err(), "peeking applies nothing");
     b.sync(&remote);
