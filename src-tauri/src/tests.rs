@@ -215,3 +215,19 @@ fn auto_sync_interval_is_checked_saved_and_drives_the_timer() {
     invoke(&f, "set_auto_sync", json!({"minutes": null})).unwrap();
     assert_eq!(settings::load(&f.settings_path).auto_sync_minutes, None);
 }
+
+#[test]
+fn window_moves_are_remembered_and_written_with_the_settings() {
+    let f = fixture(tempfile::tempdir().unwrap(), 1);
+    let desktop = f.window.state::<Arc<Desktop>>();
+    let window = f.window.as_ref().window();
+    assert_eq!(desktop.settings().window, None);
+    crate::remember_place(&window, &tauri::WindowEvent::Resized(tauri::PhysicalSize::new(0, 0)), &desktop);
+    // The mock window is 0×0 at the origin: remembered, but too small to restore.
+    let place = desktop.settings().window.expect("a resize is remembered");
+    assert_eq!((place.x, place.y, place.width, place.height), (0.0, 0.0, 0.0, 0.0));
+    assert_eq!(desktop.settings().usable_window(), None);
+    assert_eq!(settings::load(&f.settings_path).window, None, "moves alone write nothing");
+    desktop.update_settings(|_| {}).unwrap();
+    assert_eq!(settings::load(&f.settings_path).window, Some(place));
+}
