@@ -37,7 +37,7 @@ def test_export_to_a_real_mlflow_server_reads_back_and_is_idempotent(tmp_path):
     almanac = Server(tmp_path / "store").start()
     try:
         made = make_history(almanac.uri, "")
-        ours, _ = view(almanac.uri)
+        ours, our_registry = view(almanac.uri)
 
         first = export(almanac.store, mlflow_uri)
         assert first.returncode == 0, first.stdout + first.stderr
@@ -51,6 +51,12 @@ def test_export_to_a_real_mlflow_server_reads_back_and_is_idempotent(tmp_path):
                 assert theirs[rid][field] == expected[field], f"run {rid} field {field}"
         assert len(registry["versions"]) == 2 and registry["aliases"] == {"champion": "1"}
         assert registry["tags"] == {"owner": "ml"}
+        # Traces keep their ids, records and spans.
+        assert len(our_registry["traces"]) == 2
+        assert set(registry["traces"]) == set(our_registry["traces"])
+        for tid, expected in our_registry["traces"].items():
+            for field, value in expected.items():
+                assert registry["traces"][tid][field] == value, f"trace {tid} field {field}"
 
         # The model the registry names loads from MLflow and predicts as before.
         mlflow.set_tracking_uri(mlflow_uri)
@@ -63,6 +69,7 @@ def test_export_to_a_real_mlflow_server_reads_back_and_is_idempotent(tmp_path):
         assert again.returncode == 0, again.stderr
         assert "runs:              0 new, 0 updated, 8 unchanged" in again.stdout, again.stdout
         assert "0 new versions" in again.stdout, again.stdout
+        assert "traces:            0 new" in again.stdout, again.stdout
 
         # New work goes out alone; an edit to an exported run goes out too.
         client = MlflowClient(almanac.uri)

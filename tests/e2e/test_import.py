@@ -120,7 +120,9 @@ def view(uri):
             "duration": t.info.execution_duration,
             "previews": (t.info.request_preview, t.info.response_preview),
             "tags": tags,
-            "metadata": {k: v for k, v in t.info.trace_metadata.items() if k != "mlflow.trace.sizeStats"},
+            # Bookkeeping the receiving store writes for itself.
+            "metadata": {k: v for k, v in t.info.trace_metadata.items()
+                         if k not in ("mlflow.trace.sizeStats", "mlflow.trace.infoFinalized")},
             "spans": sorted((s.name, s.span_type, str(s.inputs), str(s.outputs)) for s in t.data.spans),
         }
     registry["traces"] = traces

@@ -34,6 +34,7 @@ pub struct ExportSummary {
     pub logged_models_created: usize,
     pub registered_models_created: usize,
     pub model_versions_created: usize,
+    pub traces_created: usize,
     /// One line per record that could not be exported; the rest was.
     pub problems: Vec<String>,
 }
@@ -117,6 +118,7 @@ impl App {
                 progress(ExportEvent::RunDone);
             }
             self.export_logged_models(target, &e.experiment_id, &dest, &run_ids, &mut model_ids, &mut summary)?;
+            self.export_traces(target, &e.experiment_id, &dest, &mut summary)?;
         }
 
         progress(ExportEvent::Registry);
@@ -233,6 +235,45 @@ impl App {
             target.set_deleted(&remote.run_id, deleted).map_err(remote_error)?;
         }
         Ok(changed.then_some(created))
+    }
+
+    /// Sends the experiment's traces the server lacks (trace ids are kept,
+    /// so a trace already there is skipped), with their spans.
+    fn export_traces(
+        &self,
+        target: &MlflowServer,
+        experiment_id: &str,
+        dest_experiment: &str,
+        summary: &mut ExportSummary,
+    ) -> Result<()> {
+        use almanac_core::trace;
+        let traces = self.store().traces(&[experiment_id.to_string()])?;
+        if traces.is_empty() {
+            return Ok(());
+        }
+        let have = target.trace_ids(dest_experiment).map_err(remote_error)?;
+        for mut t in traces.into_iter().filter(|t| !have.contains(&t.trace_id)) {
+            let spans = t
+                .tag(trace::ARTIFACT_LOCATION_TAG)
+                .and_then(crate::artifacts::proxied_path)
+                .map(|root| format!("{root}/{}", trace::SPANS_FILE))
+                .filter(|path| matches!(self.store().artifact(path), Ok(Some(_))));
+            t.tags.retain(|tag| tag.key != trace::ARTIFACT_LOCATION_TAG);
+            let sent = target.start_trace(&t, dest_experiment).and_then(|location| match (location, &spans) {
+                (Some(location), Some(path)) => {
+                    let (file, _) = self.open_artifact(path).map_err(|e| {
+                        almanac_mlflow::SourceError::new(format!("trace {}", t.trace_id), path.clone(), e.message)
+                    })?;
+                    target.upload(&location, trace::SPANS_FILE, file)
+                }
+                _ => Ok(()),
+            });
+            match sent {
+                Ok(()) => summary.traces_created += 1,
+                Err(e) => summary.problems.push(format!("trace {}: {e}", t.trace_id)),
+            }
+        }
+        Ok(())
     }
 
     fn export_logged_models(

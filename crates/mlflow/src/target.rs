@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 
 use almanac_core::model::{DatasetInput, Metric, MetricPoint, Param, RunStatus, Tag};
+use almanac_core::trace::{self, TraceInfo};
 use serde_json::{Value, json};
 
 use crate::rest::{Http, int, text};
@@ -63,7 +64,71 @@ fn map_of(v: &Value, key: &str) -> HashMap<String, String> {
         .collect()
 }
 
+/// TraceInfoV3 as MLflow's JSON writes it, in experiment `experiment_id`.
+/// Almanac's server answers in this shape, and export sends it.
+pub fn trace_info_json(t: &TraceInfo, experiment_id: &str) -> Value {
+    let mut m = serde_json::Map::new();
+    m.insert("trace_id".into(), t.trace_id.clone().into());
+    if let Some(c) = &t.client_request_id {
+        m.insert("client_request_id".into(), c.clone().into());
+    }
+    m.insert(
+        "trace_location".into(),
+        json!({"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}),
+    );
+    for (key, preview) in [("request_preview", &t.request_preview), ("response_preview", &t.response_preview)] {
+        if let Some(p) = preview {
+            m.insert(key.into(), p.clone().into());
+        }
+    }
+    m.insert("request_time".into(), trace::format_rfc3339_ms(t.request_time_ms).into());
+    if let Some(d) = t.execution_duration_ms {
+        m.insert("execution_duration".into(), trace::format_duration_ms(d).into());
+    }
+    m.insert("state".into(), t.state.clone().into());
+    let map = |tags: &[Tag]| Value::Object(tags.iter().map(|t| (t.key.clone(), t.value.clone().into())).collect());
+    m.insert("trace_metadata".into(), map(&t.trace_metadata));
+    m.insert("tags".into(), map(&t.tags));
+    Value::Object(m)
+}
+
 impl MlflowServer {
+    /// The ids of an experiment's traces on the server; none on servers
+    /// from before MLflow 3.
+    pub fn trace_ids(&self, experiment_id: &str) -> Result<std::collections::HashSet<String>> {
+        let entity = format!("experiment {experiment_id}");
+        let url = format!("{}/api/3.0/mlflow/traces/search", self.api.base);
+        let mut body = json!({
+            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
+            "max_results": 100,
+        });
+        let mut ids = std::collections::HashSet::new();
+        loop {
+            let page = match self.api.answer(self.api.client.post(&url).json(&body).send(), &entity, "/traces/search") {
+                Ok(p) => p,
+                Err(e) if e.reason.contains("404") => return Ok(ids),
+                Err(e) => return Err(e),
+            };
+            for t in page.get("traces").and_then(Value::as_array).into_iter().flatten() {
+                ids.extend(text(t, "trace_id"));
+            }
+            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
+                Some(token) => body["page_token"] = token.into(),
+                None => return Ok(ids),
+            }
+        }
+    }
+
+    /// Records a trace in `experiment_id`, keeping its id. Returns where the
+    /// server wants its spans (`mlflow.artifactLocation`).
+    pub fn start_trace(&self, info: &TraceInfo, experiment_id: &str) -> Result<Option<String>> {
+        let entity = format!("trace {}", info.trace_id);
+        let url = format!("{}/api/3.0/mlflow/traces", self.api.base);
+        let body = json!({"trace": {"trace_info": trace_info_json(info, experiment_id)}});
+        let stored = self.api.answer(self.api.client.post(&url).json(&body).send(), &entity, "/traces")?;
+        Ok(stored.pointer("/trace/trace_info/tags").and_then(|tags| text(tags, trace::ARTIFACT_LOCATION_TAG)))
+    }
+
     pub fn connect(url: &str) -> Result<MlflowServer> {
         let api = Http::new(url)?;
         api.post("/experiments/search", &json!({"max_results": 1}), "destination").map_err(|e| {

@@ -38,10 +38,6 @@ fn pairs(map: Vec<(String, String)>) -> Vec<Tag> {
     map.into_iter().map(|(key, value)| Tag { key, value }).collect()
 }
 
-fn map_of(tags: &[Tag]) -> Value {
-    Value::Object(tags.iter().map(|t| (t.key.clone(), Value::String(t.value.clone()))).collect())
-}
-
 /// A TraceInfoV3 message from the request.
 fn trace_info_of(r: &Input) -> Result<TraceInfo, ApiError> {
     let missing = || ApiError::from(Error::invalid("Missing value for required parameter 'trace.trace_info'."));
@@ -80,30 +76,9 @@ fn trace_info_of(r: &Input) -> Result<TraceInfo, ApiError> {
     })
 }
 
-/// TraceInfoV3 as MLflow's server writes it.
-pub fn trace_info_json(t: &TraceInfo) -> Value {
-    let mut m = Map::new();
-    m.insert("trace_id".into(), t.trace_id.clone().into());
-    if let Some(c) = &t.client_request_id {
-        m.insert("client_request_id".into(), c.clone().into());
-    }
-    m.insert(
-        "trace_location".into(),
-        json!({"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": t.experiment_id}}),
-    );
-    for (key, preview) in [("request_preview", &t.request_preview), ("response_preview", &t.response_preview)] {
-        if let Some(p) = preview {
-            m.insert(key.into(), p.clone().into());
-        }
-    }
-    m.insert("request_time".into(), trace::format_rfc3339_ms(t.request_time_ms).into());
-    if let Some(d) = t.execution_duration_ms {
-        m.insert("execution_duration".into(), trace::format_duration_ms(d).into());
-    }
-    m.insert("state".into(), t.state.clone().into());
-    m.insert("trace_metadata".into(), map_of(&t.trace_metadata));
-    m.insert("tags".into(), map_of(&t.tags));
-    Value::Object(m)
+/// TraceInfoV3 in the trace's own experiment.
+fn trace_info_json(t: &TraceInfo) -> Value {
+    almanac_api::mlflow::trace_info_json(t, &t.experiment_id)
 }
 
 fn start_trace(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
