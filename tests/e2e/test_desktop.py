@@ -132,8 +132,9 @@ class Desktop:
             os.killpg(self.session.pid, signal.SIGKILL)
         # WebKit's D-Bus activates the document portal, whose FUSE mount can
         # outlive its daemon: unmount it, or the temp folder cannot be removed.
-        subprocess.run(["fusermount3", "-u", "-q", str(self.home / ".cache" / "doc")],
-                       check=False, stderr=subprocess.DEVNULL)
+        if shutil.which("fusermount3"):
+            subprocess.run(["fusermount3", "-u", "-q", str(self.home / ".cache" / "doc")],
+                           check=False, stderr=subprocess.DEVNULL)
         for p in reversed(self.procs):
             p.terminate()
             try:
