@@ -352,6 +352,20 @@ try {
     assert(page.url().includes(`/experiments/${s.experiment_id}/runs/${s.model_run_id}`), `corrected address: ${page.url()}`);
   });
 
+  await t.step('traces: the list, a trace\'s span tree, the empty state', async () => {
+    await page.goto(`${base}/#/experiments/${s.experiment_id}`);
+    await page.locator('.experiment-tabs .traces-tab').click();
+    await page.locator('table.traces tr.trace').first().waitFor();
+    assert((await page.locator('table.traces tr.trace').count()) === s.traces, 'every trace is listed');
+    await page.locator('table.traces .open-trace', { hasText: 'ui-agent' }).first().click();
+    await page.locator('table.spans tr.span[data-depth="1"]', { hasText: 'ui-retrieve' }).waitFor();
+    const root = await page.locator('table.spans tr.span[data-depth="0"]').textContent();
+    assert(root.includes('ui-agent') && root.includes('AGENT'), `the root span comes first: ${root}`);
+    assert((await page.locator('table.spans tr.span[data-depth="1"]').textContent()).includes('"q"'), 'span inputs shown');
+    await page.goto(`${base}/#/experiments/${s.empty_experiment_id}/traces`);
+    await page.locator('.empty', { hasText: 'No traces' }).waitFor();
+  });
+
   await t.step('empty and error states', async () => {
     await page.goto(`${base}/#/experiments/${s.empty_experiment_id}`);
     await page.locator('.empty', { hasText: 'No runs in this experiment yet' }).waitFor();

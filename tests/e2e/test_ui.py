@@ -58,6 +58,19 @@ def seed(uri):
     client.set_registered_model_alias("ui-model", "champion", "1")
     mlflow.genai.register_prompt(name="ui-greeting", template="Hello {{name}}.")
     mlflow.genai.register_prompt(name="ui-greeting", template="Hello {{name}}, politely.")
+
+    mlflow.set_experiment(experiment_id=exp)
+
+    @mlflow.trace(name="ui-agent", span_type="AGENT")
+    def agent(question):
+        with mlflow.start_span(name="ui-retrieve", span_type="RETRIEVER") as span:
+            span.set_inputs({"q": question})
+            span.set_outputs([f"doc about {question}"])
+        return {"answer": len(question)}
+
+    agent("hello")
+    agent("world")
+    mlflow.flush_trace_async_logging()
     return client, exp, runs
 
 
@@ -87,6 +100,7 @@ def test_review_ui_in_a_real_browser(ui_server):
         "experiment_name": "ui-review",
         "empty_experiment_id": client.get_experiment_by_name("ui-empty").experiment_id,
         "total_runs": 13,
+        "traces": 2,
         "top_level_runs": 12,
         "parent_name": "r00",
         "child_name": "r00-child",

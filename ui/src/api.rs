@@ -699,3 +699,48 @@ pub async fn saved_views(experiment_id: &str) -> ApiResult<Vec<SavedView>> {
 pub async fn saved_view(view_id: &str) -> ApiResult<SavedView> {
     Ok(get::<OneView>(&format!("{ALMANAC}/views/get?view_id={}", q(view_id))).await?.view)
 }
+
+/// A trace as the trace list shows it (MLflow's TraceInfoV3).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub request_time: String,
+    #[serde(default)]
+    pub execution_duration: Option<String>,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub request_preview: Option<String>,
+    #[serde(default)]
+    pub response_preview: Option<String>,
+    #[serde(default)]
+    pub tags: HashMap<String, String>,
+}
+
+impl TraceSummary {
+    pub fn name(&self) -> &str {
+        self.tags.get("mlflow.traceName").map(String::as_str).unwrap_or("")
+    }
+
+    /// Where the spans file is served: the `mlflow.artifactLocation` tag's
+    /// folder under the artifact proxy.
+    pub fn spans_url(&self) -> Option<String> {
+        let location = self.tags.get("mlflow.artifactLocation")?;
+        let path = almanac_core::validation::proxied_path(location)?;
+        Some(format!("/api/2.0/mlflow-artifacts/artifacts/{path}/traces.json"))
+    }
+}
+
+/// An experiment's traces, newest first.
+pub async fn traces(experiment_id: &str) -> ApiResult<Vec<TraceSummary>> {
+    #[derive(Deserialize)]
+    struct Reply {
+        #[serde(default)]
+        traces: Vec<TraceSummary>,
+    }
+    let body = json!({
+        "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
+        "max_results": 500,
+    });
+    Ok(post::<Reply>("/api/3.0/mlflow/traces/search", body).await?.traces)
+}

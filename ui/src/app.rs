@@ -12,7 +12,19 @@ use crate::route::{Route, TableView};
 use crate::run_page::RunPage;
 use crate::sidebar::Sidebar;
 use crate::table::RunsTable;
+use crate::traces::TracesPage;
 use crate::widgets::Empty;
+
+/// Runs and Traces, the two views of an experiment, as MLflow has them.
+fn runs_tabs(experiment_id: &str) -> Html {
+    let traces = Route::Traces { experiment_id: experiment_id.to_string() }.href();
+    html! {
+        <nav class="tabs experiment-tabs">
+            <span class="tab active">{ "Runs" }</span>
+            <a href={traces} class="traces-tab">{ "Traces" }</a>
+        </nav>
+    }
+}
 
 #[component]
 pub fn App() -> Html {
@@ -42,7 +54,7 @@ pub fn App() -> Html {
     let selected_experiment = match &*route {
         Route::Home => Some("0".to_string()),
         Route::Experiment { id, .. } => Some(id.clone()),
-        Route::Run { experiment_id, .. } => Some(experiment_id.clone()),
+        Route::Run { experiment_id, .. } | Route::Traces { experiment_id } => Some(experiment_id.clone()),
         _ => None,
     };
     let section = match &*route {
@@ -51,13 +63,20 @@ pub fn App() -> Html {
         _ => "experiments",
     };
     let main = match (*route).clone() {
-        Route::Home => {
-            html! { <RunsTable experiment_id="0" view={TableView::default()} on_change={on_runs_changed} /> }
-        }
-        Route::Experiment { id, view } => {
-            html! { <RunsTable experiment_id={id} {view} on_change={on_runs_changed} /> }
-        }
+        Route::Home => html! {
+            <>
+                { runs_tabs("0") }
+                <RunsTable experiment_id="0" view={TableView::default()} on_change={on_runs_changed} />
+            </>
+        },
+        Route::Experiment { id, view } => html! {
+            <>
+                { runs_tabs(&id) }
+                <RunsTable experiment_id={id} {view} on_change={on_runs_changed} />
+            </>
+        },
         Route::Run { experiment_id, run_id } => html! { <RunPage {experiment_id} {run_id} /> },
+        Route::Traces { experiment_id } => html! { <TracesPage {experiment_id} /> },
         Route::Compare { runs } => html! { <Compare {runs} /> },
         Route::View { id } => html! { <ViewPage {id} /> },
         Route::Models => html! { <ModelsPage /> },

@@ -12,6 +12,7 @@ pub mod layout;
 pub mod markdown;
 pub mod preview;
 pub mod route;
+pub mod spans;
 
 #[cfg(target_arch = "wasm32")]
 mod app;
@@ -33,6 +34,8 @@ mod run_page;
 mod sidebar;
 #[cfg(target_arch = "wasm32")]
 mod table;
+#[cfg(target_arch = "wasm32")]
+mod traces;
 #[cfg(target_arch = "wasm32")]
 mod widgets;
 

@@ -7,35 +7,10 @@ use yew::prelude::*;
 use crate::api::{self, ApiError, ModelVersion, RegisteredModel};
 use crate::format;
 use crate::route::Route;
-use crate::widgets::{Empty, ErrorBox, Loading, Remote, input_text, input_value};
+use crate::widgets::{Empty, ErrorBox, Loading, Remote, input_text, input_value, use_remote};
 
 const PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
 const PROMPT_TEXT_TAG: &str = "mlflow.prompt.text";
-
-#[hook]
-fn use_remote<T: Clone + PartialEq + 'static, F>(
-    key: String,
-    reload: u32,
-    fetch: impl Fn(String) -> F + 'static,
-) -> UseStateHandle<Remote<T>>
-where
-    F: std::future::Future<Output = Result<T, ApiError>> + 'static,
-{
-    let state = use_state(|| Remote::<T>::Loading);
-    {
-        let state = state.clone();
-        use_effect_with((key, reload), move |(key, _)| {
-            let future = fetch(key.clone());
-            spawn_local(async move {
-                state.set(match future.await {
-                    Ok(v) => Remote::Ready(v),
-                    Err(e) => Remote::Failed(e),
-                });
-            });
-        });
-    }
-    state
-}
 
 #[derive(Properties, PartialEq)]
 struct ModelListProps {

@@ -16,6 +16,10 @@ pub enum Route {
         experiment_id: String,
         run_id: String,
     },
+    /// An experiment's GenAI traces.
+    Traces {
+        experiment_id: String,
+    },
     Compare {
         runs: Vec<String>,
     },
@@ -63,6 +67,7 @@ impl Route {
                 id: id.to_string(),
                 view: TableView { filter: get("filter"), order_by: get("order_by"), group_by: get("group_by") },
             },
+            ["experiments", exp, "traces"] => Route::Traces { experiment_id: exp.to_string() },
             // MLflow adds tabs after the run id (`/artifacts/...`, `/model-metrics`).
             ["experiments", exp, "runs", run, ..] => {
                 Route::Run { experiment_id: exp.to_string(), run_id: run.to_string() }
@@ -99,6 +104,7 @@ impl Route {
             Route::Run { experiment_id, run_id } => {
                 format!("#/experiments/{}/runs/{}", encode(experiment_id), encode(run_id))
             }
+            Route::Traces { experiment_id } => format!("#/experiments/{}/traces", encode(experiment_id)),
             Route::Compare { runs } => {
                 let list = serde_json::to_string(runs).unwrap_or_else(|_| "[]".into());
                 format!("#/compare-runs?runs={}", encode(&list))
@@ -171,6 +177,7 @@ mod tests {
                 Route::Compare { runs: vec!["a".into(), "b".into()] },
             ),
             ("#/compare-runs?runs=a,b", Route::Compare { runs: vec!["a".into(), "b".into()] }),
+            ("#/experiments/7/traces", Route::Traces { experiment_id: "7".into() }),
             ("#/models", Route::Models),
             ("#/models/churn%20model", Route::Model { name: "churn model".into() }),
             ("#/models/churn/versions/3", Route::ModelVersion { name: "churn".into(), version: "3".into() }),
@@ -197,6 +204,7 @@ mod tests {
     fn every_route_survives_printing_and_parsing() {
         let routes = [
             Route::Home,
+            Route::Traces { experiment_id: "a b".into() },
             Route::Experiment {
                 id: "7".into(),
                 view: TableView {

@@ -86,3 +86,29 @@ pub fn edit_runner(error: UseStateHandle<Option<ApiError>>, done: Callback<()>) 
         });
     }
 }
+
+/// Fetches `key` with `fetch` when the key or `reload` changes.
+#[hook]
+pub fn use_remote<T: Clone + PartialEq + 'static, F>(
+    key: String,
+    reload: u32,
+    fetch: impl Fn(String) -> F + 'static,
+) -> UseStateHandle<Remote<T>>
+where
+    F: std::future::Future<Output = Result<T, ApiError>> + 'static,
+{
+    let state = use_state(|| Remote::<T>::Loading);
+    {
+        let state = state.clone();
+        use_effect_with((key, reload), move |(key, _)| {
+            let future = fetch(key.clone());
+            yew::platform::spawn_local(async move {
+                state.set(match future.await {
+                    Ok(v) => Remote::Ready(v),
+                    Err(e) => Remote::Failed(e),
+                });
+            });
+        });
+    }
+    state
+}
