@@ -1,6 +1,6 @@
-// The app's commands get generated `allow-<command>` permissions, so the
-// capabilities in capabilities/ can grant them to the window, which shows
-// the embedded server's page (a remote origin to Tauri).
+// The app's commands get generated `allow-<command>` permissions, which
+// lib.rs grants at start to the window for the embedded server's exact
+// origin (a remote origin to Tauri; its port is known only then).
 const COMMANDS: &[&str] = &[
     "desktop_info",
     "sync_status",

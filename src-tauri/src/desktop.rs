@@ -152,12 +152,15 @@ impl Desktop {
     pub fn save_remote(&self, req: dto::SaveRemote) -> Result<(), ApiError> {
         let artifacts = req.artifacts.as_deref().map(str::trim).filter(|a| !a.is_empty());
         if req.existing {
-            // A token goes only to the host it was saved for: a new URL
-            // needs a new login.
-            if self.app.remote(&req.name)?.url != req.url.trim() {
-                self.app.logout_remote(&req.name, &self.vault)?;
-            }
+            let old_url = self.app.remote(&req.name)?.url;
             self.app.update_remote(&req.name, req.url.trim(), artifacts)?;
+            // A token goes only to the host it was saved for: a new URL
+            // needs a new login. Forgotten only once the edit is accepted.
+            if old_url != req.url.trim()
+                && let Err(e) = self.vault.forget(&old_url)
+            {
+                tracing::warn!(error = %e, "cannot forget the old remote's token");
+            }
         } else {
             self.app.add_remote(&req.name, req.url.trim(), artifacts)?;
         }

@@ -30,6 +30,20 @@ use crate::settings::{Settings, WindowPlace};
 /// The one window's label; the capabilities grant IPC to it alone.
 pub const MAIN_WINDOW: &str = "main";
 
+/// The generated permissions of the app's commands (see build.rs).
+const COMMAND_PERMISSIONS: &[&str] = &[
+    "allow-desktop-info",
+    "allow-sync-status",
+    "allow-sync-now",
+    "allow-remotes",
+    "allow-save-remote",
+    "allow-remove-remote",
+    "allow-test-remote",
+    "allow-save-token",
+    "allow-forget-token",
+    "allow-set-auto-sync",
+];
+
 /// How often the auto-sync timer looks at the clock.
 const AUTO_SYNC_TICK: Duration = Duration::from_secs(15);
 
@@ -153,6 +167,15 @@ fn start(launch: Launch) -> anyhow::Result<()> {
                 }
                 let _ = stopped_tx.send(());
             });
+            // IPC for the embedded server's page alone: its exact origin,
+            // not any page on loopback the window might be sent to.
+            let mut capability = tauri::ipc::CapabilityBuilder::new("embedded-server")
+                .remote(format!("{}/*", desktop.tracking_uri()))
+                .window(MAIN_WINDOW);
+            for permission in COMMAND_PERMISSIONS {
+                capability = capability.permission(*permission);
+            }
+            tauri_app.add_capability(capability)?;
             open_window(tauri_app.handle(), &desktop, &saved)?;
             start_auto_sync(tauri_app.handle().clone(), Arc::clone(&desktop));
             Ok(())
@@ -251,33 +274,28 @@ pub fn tell_page<R: Runtime>(app: &AppHandle<R>, event: &str, detail_json: &str)
 }
 
 /// Reopens the app on another store: the server stops so the new process
-/// can listen on the same port, and the old one exits.
+/// can listen on the same port, and this one exits. The new process records
+/// the store as the last one only once it has opened it.
 fn switch_store<R: Runtime>(app: &AppHandle<R>, desktop: &Desktop, path: PathBuf) {
-    let reopened = std::fs::create_dir_all(&path)
-        .with_context(|| format!("cannot create {}", path.display()))
-        .and_then(|()| {
-            desktop.update_settings(|s| s.last_store = Some(path.clone())).map_err(|e| anyhow::anyhow!("{}", e.message))
-        })
-        .and_then(|()| {
-            if let Some(server) = app.try_state::<Server>() {
-                server.stop_and_wait(Duration::from_secs(5));
-            }
-            let exe = std::env::current_exe().context("cannot find the app's own program")?;
-            std::process::Command::new(exe)
-                .arg("--store")
-                .arg(&path)
-                .arg("--port")
-                .arg(desktop.port().to_string())
-                .spawn()
-                .context("cannot start the app on the new store")
-        });
-    match reopened {
-        Ok(_) => app.exit(0),
-        Err(e) => {
-            let error = dto::Error { code: "INVALID_PARAMETER_VALUE".into(), message: format!("{e:#}") };
-            tell_page(app, "almanac:error", &serde_json::to_string(&error).unwrap_or_default());
-        }
+    if let Err(e) = std::fs::create_dir_all(&path) {
+        let error = dto::Error {
+            code: "INVALID_PARAMETER_VALUE".into(),
+            message: format!("cannot create {}: {e}", path.display()),
+        };
+        tell_page(app, "almanac:error", &serde_json::to_string(&error).unwrap_or_default());
+        return;
     }
+    if let Some(server) = app.try_state::<Server>() {
+        server.stop_and_wait(Duration::from_secs(5));
+    }
+    let spawned = std::env::current_exe().and_then(|exe| {
+        std::process::Command::new(exe).arg("--store").arg(&path).arg("--port").arg(desktop.port().to_string()).spawn()
+    });
+    if let Err(e) = spawned {
+        // The server is gone, so this window can no longer show anything.
+        tracing::error!(error = %e, "cannot start the app on the new store");
+    }
+    app.exit(0);
 }
 
 /// Shows why the app cannot start in a dialog, since a desktop launcher

@@ -42,12 +42,7 @@ async fn invoke<T: DeserializeOwned>(cmd: &str, args: Value) -> Result<T, ApiErr
         }),
         Err(error) => {
             let text = json_of(&error);
-            #[derive(serde::Deserialize)]
-            struct Wire {
-                code: String,
-                message: String,
-            }
-            Err(match serde_json::from_str::<Wire>(&text) {
+            Err(match serde_json::from_str::<almanac_desktop_ipc::Error>(&text) {
                 Ok(w) => ApiError { code: w.code, message: w.message },
                 Err(_) => ApiError { code: "INTERNAL_ERROR".into(), message: error.as_string().unwrap_or(text) },
             })

@@ -68,7 +68,12 @@ pub fn span_rows(traces_json: &str) -> Result<Vec<SpanRow>, String> {
     }
     let mut rows = Vec::new();
     let mut stack: Vec<(&Span, usize)> = children.get(&None).into_iter().flatten().rev().map(|s| (*s, 0)).collect();
+    // A malformed file may repeat ids into a cycle: each span shows once.
+    let mut seen = std::collections::HashSet::new();
     while let Some((span, depth)) = stack.pop() {
+        if !seen.insert(span as *const Span) {
+            continue;
+        }
         let code = span.status.as_ref().and_then(|s| s.get("code")).and_then(Value::as_str).unwrap_or("");
         rows.push(SpanRow {
             depth,
@@ -107,5 +112,10 @@ mod tests {
         assert_eq!(rows[0].outputs, r#"{"answer":5}"#);
         assert_eq!((rows[2].inputs.as_str(), rows[2].ok), (r#"{"a":1}"#, false));
         assert!(span_rows("not json").is_err());
+        let cycle = r#"{"spans": [
+            {"span_id": "x", "parent_span_id": null, "name": "root"},
+            {"span_id": "x", "parent_span_id": "x", "name": "loop"}
+        ]}"#;
+        assert_eq!(span_rows(cycle).unwrap().len(), 2, "a repeated id ends, each span once");
     }
 }

@@ -256,16 +256,10 @@ impl App {
             let spans = t
                 .tag(trace::ARTIFACT_LOCATION_TAG)
                 .and_then(crate::artifacts::proxied_path)
-                .map(|root| format!("{root}/{}", trace::SPANS_FILE))
-                .filter(|path| matches!(self.store().artifact(path), Ok(Some(_))));
+                .and_then(|root| self.open_artifact(&format!("{root}/{}", trace::SPANS_FILE)).ok());
             t.tags.retain(|tag| tag.key != trace::ARTIFACT_LOCATION_TAG);
-            let sent = target.start_trace(&t, dest_experiment).and_then(|location| match (location, &spans) {
-                (Some(location), Some(path)) => {
-                    let (file, _) = self.open_artifact(path).map_err(|e| {
-                        almanac_mlflow::SourceError::new(format!("trace {}", t.trace_id), path.clone(), e.message)
-                    })?;
-                    target.upload(&location, trace::SPANS_FILE, file)
-                }
+            let sent = target.start_trace(&t, dest_experiment).and_then(|location| match (location, spans) {
+                (Some(location), Some((file, _))) => target.upload(&location, trace::SPANS_FILE, file),
                 _ => Ok(()),
             });
             match sent {

@@ -192,6 +192,17 @@ mod tests {
         let by_ids = TraceSelection::Ids(vec!["tr-1".into(), "tr-nope".into()]);
         assert_eq!(app.delete_traces("0", by_ids).unwrap(), 1);
         assert_eq!(app.trace_info("tr-1").unwrap_err().code, ErrorCode::ResourceDoesNotExist);
+        assert_eq!(
+            app.start_trace(info("tr-1", "0", 100)).unwrap_err().code,
+            ErrorCode::InvalidParameterValue,
+            "a deleted trace's id is not reused"
+        );
+        let other = app.create_experiment("elsewhere", None, vec![]).unwrap();
+        assert_eq!(
+            app.start_trace(info("tr-2", &other, 200)).unwrap_err().code,
+            ErrorCode::InvalidParameterValue,
+            "a trace does not move between experiments"
+        );
         let older = TraceSelection::OlderThan { max_timestamp_ms: 1000, max_traces: 1 };
         assert_eq!(app.delete_traces("0", older).unwrap(), 1);
         let left: Vec<String> = search("", 10, None).items.into_iter().map(|t| t.trace_id).collect();

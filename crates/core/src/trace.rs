@@ -55,15 +55,22 @@ impl TraceInfo {
 /// writes a Timestamp (`2026-11-27T00:49:21.364Z`, any offset).
 pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let (date, rest) = text.split_once(['T', 't', ' '])?;
+    // Digits only, and years a calendar can hold: no signs, no overflow.
+    let num = |s: &str| -> Option<i64> {
+        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
+    };
     let mut d = date.splitn(3, '-');
-    let (y, m, day): (i64, i64, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
+    let (y, m, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
     let zone_at = rest.find(['Z', 'z', '+', '-'])?;
     let (clock, zone) = rest.split_at(zone_at);
     let mut c = clock.splitn(3, ':');
-    let (h, min): (i64, i64) = (c.next()?.parse().ok()?, c.next()?.parse().ok()?);
+    let (h, min) = (num(c.next()?)?, num(c.next()?)?);
     let seconds = c.next()?;
     let (whole, fraction) = seconds.split_once('.').unwrap_or((seconds, ""));
-    let s: i64 = whole.parse().ok()?;
+    let s = num(whole)?;
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let ms: i64 = format!("{fraction:0<3}").get(..3)?.parse().ok()?;
     if !(1..=12).contains(&m) || !(1..=31).contains(&day) || h > 23 || min > 59 || s > 60 {
         return None;
@@ -73,7 +80,7 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
         z => {
             let sign = if z.starts_with('-') { -1 } else { 1 };
             let (oh, om) = z[1..].split_once(':')?;
-            sign * (oh.parse::<i64>().ok()? * 60 + om.parse::<i64>().ok()?)
+            sign * (num(oh)? * 60 + num(om)?)
         }
     };
     let days = days_from_civil(y, m, day);
@@ -88,10 +95,14 @@ pub fn format_rfc3339_ms(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{s:02}.{milli:03}Z")
 }
 
+/// The longest trace duration accepted: a year.
+pub const MAX_DURATION_MS: i64 = 366 * 86_400_000;
+
 /// Milliseconds from protobuf's JSON Duration (`"0.033s"`, `"12s"`).
 pub fn parse_duration_ms(text: &str) -> Option<i64> {
     let seconds: f64 = text.strip_suffix('s')?.parse().ok()?;
-    (seconds.is_finite() && seconds >= 0.0).then(|| (seconds * 1000.0).round() as i64)
+    let ms = seconds * 1000.0;
+    (ms.is_finite() && (0.0..=MAX_DURATION_MS as f64).contains(&ms)).then(|| ms.round() as i64)
 }
 
 pub fn format_duration_ms(ms: i64) -> String {
@@ -145,8 +156,8 @@ pub fn validate_trace(info: &TraceInfo) -> Result<()> {
     if !STATES.contains(&info.state.as_str()) {
         return Err(Error::invalid(format!("Invalid trace state '{}'. Valid states are {STATES:?}", info.state)));
     }
-    if info.request_time_ms < 0 || info.execution_duration_ms.is_some_and(|d| d < 0) {
-        return Err(Error::invalid("A trace's request time and duration cannot be negative"));
+    if info.request_time_ms < 0 || info.execution_duration_ms.is_some_and(|d| !(0..=MAX_DURATION_MS).contains(&d)) {
+        return Err(Error::invalid("A trace's request time cannot be negative, nor its duration outside 0 to a year"));
     }
     for (what, preview) in [("request", &info.request_preview), ("response", &info.response_preview)] {
         if preview.as_ref().is_some_and(|p| p.chars().count() > MAX_PREVIEW_CHARS) {
@@ -183,7 +194,6 @@ pub fn matches(filter: &Filter, info: &TraceInfo) -> bool {
 enum Field<'a> {
     Text(Option<&'a str>),
     Number(Option<i64>),
-    Owned(Option<String>),
 }
 
 fn field<'a>(key: &Key, info: &'a TraceInfo) -> Field<'a> {
@@ -194,12 +204,14 @@ fn field<'a>(key: &Key, info: &'a TraceInfo) -> Field<'a> {
             Attribute::Status => Field::Text(Some(&info.state)),
             Attribute::StartTime => Field::Number(Some(info.request_time_ms)),
             Attribute::ExecutionTime => Field::Number(info.execution_duration_ms),
-            Attribute::EndTime => Field::Number(info.execution_duration_ms.map(|d| info.request_time_ms + d)),
+            Attribute::EndTime => {
+                Field::Number(info.execution_duration_ms.map(|d| info.request_time_ms.saturating_add(d)))
+            }
             Attribute::Name => Field::Text(info.tag(NAME_TAG)),
             Attribute::TraceId => Field::Text(Some(&info.trace_id)),
             Attribute::ClientRequestId => Field::Text(info.client_request_id.as_deref()),
-            Attribute::SourceRunId | Attribute::RunId => Field::Text(info.metadata(SOURCE_RUN_METADATA)),
-            Attribute::ExperimentId => Field::Owned(Some(info.experiment_id.clone())),
+            Attribute::RunId => Field::Text(info.metadata(SOURCE_RUN_METADATA)),
+            Attribute::ExperimentId => Field::Text(Some(&info.experiment_id)),
             _ => Field::Text(None),
         },
         _ => Field::Text(None),
@@ -236,7 +248,6 @@ fn like(pattern: &str, text: &str, case_insensitive: bool) -> bool {
 fn compare(field: Field<'_>, op: CompareOp, value: &Literal) -> bool {
     let text = match &field {
         Field::Text(t) => t.map(str::to_string),
-        Field::Owned(t) => t.clone(),
         Field::Number(n) => n.map(|n| n.to_string()),
     };
     match op {
@@ -305,7 +316,6 @@ pub fn sort(traces: &mut [TraceInfo], order: &[OrderBy]) {
 fn text_of(f: Field<'_>) -> Option<String> {
     match f {
         Field::Text(t) => t.map(str::to_string),
-        Field::Owned(t) => t,
         Field::Number(n) => n.map(|n| n.to_string()),
     }
 }
@@ -387,6 +397,9 @@ mod tests {
             ("2000-02-29T12:00:00.5Z", Some(951_825_600_500)),
             ("2026-13-01T00:00:00Z", None),
             ("yesterday", None),
+            ("99999999999-01-01T00:00:00Z", None),
+            ("2026-11-27T00:49:21.-5Z", None),
+            ("-2026-11-27T00:49:21Z", None),
         ] {
             assert_eq!(parse_rfc3339_ms(text), ms, "{text}");
         }
@@ -394,7 +407,8 @@ mod tests {
             assert_eq!(parse_rfc3339_ms(&format_rfc3339_ms(ms)), Some(ms));
         }
         assert_eq!(format_rfc3339_ms(1_795_740_561_364), "2026-11-27T00:49:21.364Z");
-        for (text, ms) in [("0.033s", Some(33)), ("12s", Some(12_000)), ("1.5", None), ("-1s", None)] {
+        for (text, ms) in [("0.033s", Some(33)), ("12s", Some(12_000)), ("1.5", None), ("-1s", None), ("1e300s", None)]
+        {
             assert_eq!(parse_duration_ms(text), ms, "{text}");
         }
         assert_eq!(format_duration_ms(1_033), "1.033s");

@@ -364,6 +364,30 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id:
         Op::PutTrace { info } => {
             let experiment = canonical_experiment(conn, &info.experiment_id)?;
             active_experiment(conn, &experiment, mode)?;
+            if mode == Mode::Local {
+                let existing: Option<(String, bool)> = conn
+                    .prepare_cached("SELECT experiment_id, deleted FROM traces WHERE trace_id = ?1")?
+                    .query_row([&info.trace_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                match existing {
+                    Some((_, true)) => {
+                        return Err(Error::invalid(format!(
+                            "Trace {} was deleted; its id cannot be reused",
+                            info.trace_id
+                        ))
+                        .into());
+                    }
+                    // Its spans live in the first experiment's folder.
+                    Some((other, false)) if other != experiment => {
+                        return Err(Error::invalid(format!(
+                            "Trace {} belongs to experiment {other}, not {experiment}",
+                            info.trace_id
+                        ))
+                        .into());
+                    }
+                    _ => {}
+                }
+            }
             conn.prepare_cached(
                 "INSERT INTO traces(trace_id, experiment_id, client_request_id, request_time_ms,
                      execution_duration_ms, state, request_preview, response_preview)
