@@ -106,6 +106,7 @@ impl App {
                 if ids.len() as i64 > MAX_TRACES_DELETE {
                     return Err(Error::invalid(format!("Delete at most {MAX_TRACES_DELETE} traces at a time")).into());
                 }
+                let ids: std::collections::HashSet<String> = ids.into_iter().collect();
                 live.into_iter().filter(|t| ids.contains(&t.trace_id)).map(|t| t.trace_id).collect()
             }
             TraceSelection::OlderThan { max_timestamp_ms, max_traces } => {

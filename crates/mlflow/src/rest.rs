@@ -61,6 +61,33 @@ impl Http {
         self.answer(self.client.post(url).json(body).send(), entity, path)
     }
 
+    /// Every page of a listing POSTed to `api_path` (`/api/<v>/mlflow/...`).
+    pub(crate) fn pages(&self, api_path: &str, mut body: Value, items: &str, entity: &str) -> Result<Vec<Value>> {
+        let url = format!("{}{api_path}", self.base);
+        let mut out = Vec::new();
+        loop {
+            let page = self.answer(self.client.post(&url).json(&body).send(), entity, api_path)?;
+            out.extend(page.get(items).and_then(Value::as_array).cloned().unwrap_or_default());
+            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
+                Some(token) => body["page_token"] = token.into(),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Every trace record of an experiment; none on servers from before
+    /// MLflow 3, which have no such endpoint.
+    pub(crate) fn trace_infos(&self, experiment_id: &str) -> Result<Vec<Value>> {
+        let body = json!({
+            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
+            "max_results": 100,
+        });
+        match self.pages("/api/3.0/mlflow/traces/search", body, "traces", &format!("experiment {experiment_id}")) {
+            Err(e) if e.reason.starts_with("404") => Ok(Vec::new()),
+            other => other,
+        }
+    }
+
     pub(crate) fn patch(&self, path: &str, body: &Value, entity: &str) -> Result<Value> {
         let url = format!("{}/api/2.0/mlflow{path}", self.base);
         self.answer(self.client.patch(url).json(body).send(), entity, path)
@@ -296,17 +323,9 @@ impl RestServer {
         self.api.get(path, query, entity)
     }
 
-    /// Every page of a listing.
-    fn pages(&self, path: &str, mut body: Value, items: &str, entity: &str) -> Result<Vec<Value>> {
-        let mut out = Vec::new();
-        loop {
-            let page = self.post(path, &body, entity)?;
-            out.extend(page.get(items).and_then(Value::as_array).cloned().unwrap_or_default());
-            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
-                Some(token) => body["page_token"] = token.into(),
-                None => return Ok(out),
-            }
-        }
+    /// Every page of a listing under `/api/2.0/mlflow`.
+    fn pages(&self, path: &str, body: Value, items: &str, entity: &str) -> Result<Vec<Value>> {
+        self.api.pages(&format!("/api/2.0/mlflow{path}"), body, items, entity)
     }
 
     fn download(&self, url: &str, query: &[(&str, &str)], to: &Path, entity: &str) -> Result<()> {
@@ -508,7 +527,7 @@ impl Source for RestServer {
         let models = match self.pages("/logged-models/search", body, "models", &entity) {
             Ok(m) => m,
             // Servers before MLflow 3 have no logged models.
-            Err(e) if e.reason.contains("404") => return Ok(Vec::new()),
+            Err(e) if e.reason.starts_with("404") => return Ok(Vec::new()),
             Err(e) => return Err(e),
         };
         Ok(models
@@ -562,26 +581,7 @@ impl Source for RestServer {
     }
 
     fn traces(&mut self, experiment_id: &str) -> Result<Vec<Result<Trace>>> {
-        let entity = format!("experiment {experiment_id}");
-        let url = format!("{}/api/3.0/mlflow/traces/search", self.base);
-        let mut body = json!({
-            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
-            "max_results": 100,
-        });
-        let mut infos = Vec::new();
-        loop {
-            let page = match self.answer(self.http.post(&url).json(&body).send(), &entity, "/traces/search") {
-                Ok(p) => p,
-                // Servers before MLflow 3 have no v3 traces.
-                Err(e) if e.reason.contains("404") => return Ok(Vec::new()),
-                Err(e) => return Err(e),
-            };
-            infos.extend(page.get("traces").and_then(Value::as_array).cloned().unwrap_or_default());
-            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
-                Some(token) => body["page_token"] = token.into(),
-                None => break,
-            }
-        }
+        let infos = self.api.trace_infos(experiment_id)?;
         Ok(infos.into_iter().map(|info| self.trace(experiment_id, &info)).collect())
     }
 

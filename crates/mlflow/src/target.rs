@@ -93,30 +93,9 @@ pub fn trace_info_json(t: &TraceInfo, experiment_id: &str) -> Value {
 }
 
 impl MlflowServer {
-    /// The ids of an experiment's traces on the server; none on servers
-    /// from before MLflow 3.
+    /// The ids of an experiment's traces on the server.
     pub fn trace_ids(&self, experiment_id: &str) -> Result<std::collections::HashSet<String>> {
-        let entity = format!("experiment {experiment_id}");
-        let url = format!("{}/api/3.0/mlflow/traces/search", self.api.base);
-        let mut body = json!({
-            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
-            "max_results": 100,
-        });
-        let mut ids = std::collections::HashSet::new();
-        loop {
-            let page = match self.api.answer(self.api.client.post(&url).json(&body).send(), &entity, "/traces/search") {
-                Ok(p) => p,
-                Err(e) if e.reason.contains("404") => return Ok(ids),
-                Err(e) => return Err(e),
-            };
-            for t in page.get("traces").and_then(Value::as_array).into_iter().flatten() {
-                ids.extend(text(t, "trace_id"));
-            }
-            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
-                Some(token) => body["page_token"] = token.into(),
-                None => return Ok(ids),
-            }
-        }
+        Ok(self.api.trace_infos(experiment_id)?.iter().filter_map(|t| text(t, "trace_id")).collect())
     }
 
     /// Records a trace in `experiment_id`, keeping its id. Returns where the

@@ -31,6 +31,26 @@ fn pairs(c: &Connection, table: &str, trace_id: &str) -> Result<Vec<Tag>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Every live trace's pairs in one experiment, by trace id, in key order.
+fn pairs_of_experiment(
+    c: &Connection,
+    table: &str,
+    experiment_id: &str,
+) -> Result<std::collections::HashMap<String, Vec<Tag>>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT p.trace_id, p.key, p.value FROM {table} p JOIN traces t ON t.trace_id = p.trace_id
+         WHERE t.experiment_id = ?1 AND t.deleted = 0 ORDER BY p.trace_id, p.key"
+    ))?;
+    let mut out: std::collections::HashMap<String, Vec<Tag>> = std::collections::HashMap::new();
+    let rows =
+        stmt.query_map([experiment_id], |r| Ok((r.get::<_, String>(0)?, Tag { key: r.get(1)?, value: r.get(2)? })))?;
+    for row in rows {
+        let (trace_id, tag) = row?;
+        out.entry(trace_id).or_default().push(tag);
+    }
+    Ok(out)
+}
+
 fn complete(c: &Connection, mut info: TraceInfo) -> Result<TraceInfo> {
     info.tags = pairs(c, "trace_tags", &info.trace_id)?;
     info.trace_metadata = pairs(c, "trace_metadata", &info.trace_id)?;
@@ -54,7 +74,8 @@ impl Store {
         self.with_reader(|c| Ok(c.prepare_cached("SELECT 1 FROM traces WHERE trace_id = ?1")?.exists([trace_id])?))
     }
 
-    /// Every live trace of these experiments, newest first.
+    /// Every live trace of these experiments, newest first. Tags and
+    /// metadata come in one query each per experiment, not per trace.
     pub fn traces(&self, experiment_ids: &[String]) -> Result<Vec<TraceInfo>> {
         self.with_reader(|c| {
             let mut out = Vec::new();
@@ -64,10 +85,14 @@ impl Store {
                     "SELECT {COLUMNS} FROM traces WHERE experiment_id = ?1 AND deleted = 0
                      ORDER BY request_time_ms DESC, trace_id"
                 ))?;
-                let rows = stmt.query_map([canonical], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
-                for info in rows {
-                    out.push(complete(c, info)?);
+                let mut rows = stmt.query_map([&canonical], row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut tags = pairs_of_experiment(c, "trace_tags", &canonical)?;
+                let mut metadata = pairs_of_experiment(c, "trace_metadata", &canonical)?;
+                for info in &mut rows {
+                    info.tags = tags.remove(&info.trace_id).unwrap_or_default();
+                    info.trace_metadata = metadata.remove(&info.trace_id).unwrap_or_default();
                 }
+                out.extend(rows);
             }
             Ok(out)
         })
