@@ -63,7 +63,11 @@ def test_traces_round_trip_with_spans_tags_and_deletes(server):
     assert len(client.search_traces(locations=[exp_id], filter_string="trace.status = 'OK'")) == 3
     assert len(client.search_traces(locations=[exp_id], filter_string="trace.name = 'agent'")) == 3
     oldest_first = client.search_traces(locations=[exp_id], order_by=["timestamp_ms ASC"])
-    assert [t.info.trace_id for t in oldest_first] == [t.info.trace_id for t in reversed(traces)]
+    # Traces logged within one millisecond tie; ties keep id order both ways.
+    times = [t.info.request_time for t in oldest_first]
+    assert times == sorted(times) and {t.info.trace_id for t in oldest_first} == {t.info.trace_id for t in traces}
+    newest_first = [t.info.request_time for t in traces]
+    assert newest_first == sorted(newest_first, reverse=True)
     page = client.search_traces(locations=[exp_id], max_results=2)
     assert len(page) == 2 and page.token
     rest = client.search_traces(locations=[exp_id], max_results=2, page_token=page.token)
