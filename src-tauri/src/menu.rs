@@ -53,27 +53,22 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<Menu<R>> {
 pub fn on_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
     let Some(desktop) = app.try_state::<Arc<Desktop>>().map(|s| Arc::clone(&s)) else { return };
     match event.id().as_ref() {
-        OPEN_STORE => {
-            let app = app.clone();
-            app.dialog().file().set_title("Open an Almanac store folder").pick_folder({
+        OPEN_STORE | NEW_STORE => {
+            let chosen = {
                 let app = app.clone();
-                move |folder| {
+                move |folder: Option<tauri_plugin_dialog::FilePath>| {
                     if let Some(path) = folder.and_then(|f| f.into_path().ok()) {
                         crate::switch_store(&app, &desktop, path);
                     }
                 }
-            });
-        }
-        NEW_STORE => {
-            let app = app.clone();
-            app.dialog().file().set_title("Name a folder for the new store").save_file({
-                let app = app.clone();
-                move |folder| {
-                    if let Some(path) = folder.and_then(|f| f.into_path().ok()) {
-                        crate::switch_store(&app, &desktop, path);
-                    }
-                }
-            });
+            };
+            let dialog = app.dialog().file();
+            // A new store is a folder name to create; opening picks an existing one.
+            if event.id().as_ref() == NEW_STORE {
+                dialog.set_title("Name a folder for the new store").save_file(chosen);
+            } else {
+                dialog.set_title("Open an Almanac store folder").pick_folder(chosen);
+            }
         }
         SYNC_NOW => {
             crate::tell_page(app, "almanac:menu", "\"sync-started\"");

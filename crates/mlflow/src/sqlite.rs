@@ -251,16 +251,9 @@ impl Source for SqliteStore {
             .into_iter()
             .map(|(trace_id, time, duration, status, client_request_id, request_preview, response_preview, name)| {
                 let entity = format!("trace {trace_id}");
-                let pairs = |table: &str| -> Result<Vec<Tag>> {
-                    let fail = self.fail(&entity, table);
-                    let mut stmt = self
-                        .conn
-                        .prepare_cached(&format!("SELECT key, value FROM {table} WHERE request_id = ?1 ORDER BY key"))
-                        .map_err(&fail)?;
-                    stmt.query_map([&trace_id], |r| Ok(Tag { key: r.get(0)?, value: r.get(1)? }))
-                        .map_err(&fail)?
-                        .collect::<rusqlite::Result<_>>()
-                        .map_err(&fail)
+                let pairs = |table: &str| {
+                    let sql = format!("SELECT key, value FROM {table} WHERE request_id = ?1 ORDER BY key");
+                    self.tags(&sql, &trace_id, &entity, table)
                 };
                 let mut all_tags = pairs("trace_tags")?;
                 if let Some(name) = name
