@@ -13,6 +13,8 @@ use anyhow::{Context, Result, bail};
 use clap::Parser;
 use serde_json::{Value, json};
 
+mod transfer;
+
 /// Benchmark Almanac's tracking API against MLflow's, side by side.
 ///
 /// Measures log-batch throughput (metric points/s with concurrent
@@ -49,6 +51,9 @@ struct Args {
     /// Size of the artifact for the upload/download benchmark, in MiB (0 skips it).
     #[arg(long, default_value_t = 1024)]
     artifact_mib: u64,
+    /// Interleaved upload/download rounds per server; the table shows medians.
+    #[arg(long, default_value_t = 3)]
+    artifact_rounds: usize,
     /// Run only the artifact benchmark.
     #[arg(long)]
     artifacts_only: bool,
@@ -63,10 +68,34 @@ struct Server {
 }
 
 impl Drop for Server {
+    /// Stops the server and every process under it: MLflow serves from
+    /// worker processes that outlive their parent if only it is killed, and
+    /// would then keep taking CPU from every later measurement.
     fn drop(&mut self) {
+        let descendants: Vec<String> = process_tree(self.child.id()).iter().skip(1).map(u32::to_string).collect();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if !descendants.is_empty() {
+            let _ = Command::new("kill").arg("-TERM").args(&descendants).stderr(Stdio::null()).status();
+        }
     }
+}
+
+/// `pid` and all its descendants, parents first.
+fn process_tree(pid: u32) -> Vec<u32> {
+    let mut tree = vec![pid];
+    let mut i = 0;
+    while i < tree.len() {
+        let p = tree[i];
+        // Each thread lists the children it started.
+        for task in std::fs::read_dir(format!("/proc/{p}/task")).into_iter().flatten().flatten() {
+            if let Ok(children) = std::fs::read_to_string(task.path().join("children")) {
+                tree.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+            }
+        }
+        i += 1;
+    }
+    tree
 }
 
 fn free_port() -> Result<u16> {
@@ -349,96 +378,6 @@ fn print_table(rows: &[Row]) {
     }
 }
 
-/// Writes a `mib`-MiB file of incompressible bytes; returns its write rate (MiB/s).
-fn make_file(path: &Path, mib: u64) -> Result<f64> {
-    use std::io::Write;
-    let mut block = vec![0u8; 1 << 20];
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    for b in block.iter_mut() {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        *b = x as u8;
-    }
-    let start = Instant::now();
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path)?);
-    for i in 0..mib {
-        block.rotate_left((i % 997) as usize + 1);
-        f.write_all(&block)?;
-    }
-    f.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?.sync_all()?;
-    Ok(mib as f64 / start.elapsed().as_secs_f64())
-}
-
-/// Samples a process's RSS every 20 ms until dropped; keeps the peak.
-struct RssWatch {
-    stop: Arc<std::sync::atomic::AtomicBool>,
-    handle: Option<std::thread::JoinHandle<f64>>,
-}
-
-impl RssWatch {
-    fn start(pid: u32) -> RssWatch {
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        let handle = std::thread::spawn(move || {
-            let mut peak: f64 = 0.0;
-            while !flag.load(std::sync::atomic::Ordering::Relaxed) {
-                peak = peak.max(rss_tree_mb(pid));
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            peak
-        });
-        RssWatch { stop, handle: Some(handle) }
-    }
-    fn peak(mut self) -> f64 {
-        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        self.handle.take().map(|h| h.join().unwrap_or(f64::NAN)).unwrap_or(f64::NAN)
-    }
-}
-
-/// RSS of a process plus its children (MLflow serves from worker processes).
-fn rss_tree_mb(pid: u32) -> f64 {
-    let mut total = rss_mb(pid).unwrap_or(0.0);
-    if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
-        for child in children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()) {
-            total += rss_tree_mb(child);
-        }
-    }
-    total
-}
-
-/// Uploads then downloads `file` through the artifact proxy. Returns
-/// (upload MiB/s, download MiB/s, peak server RSS MB).
-async fn artifact_transfer(http: &reqwest::Client, server: &Server, file: &Path, mib: u64) -> Result<(f64, f64, f64)> {
-    let url = format!("{}/api/2.0/mlflow-artifacts/artifacts/bench/big.bin", server.base);
-    let watch = RssWatch::start(server.child.id());
-    let start = Instant::now();
-    let f = tokio::fs::File::open(file).await?;
-    let len = f.metadata().await?.len();
-    let body = reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(f, 1 << 20));
-    let r = http.put(&url).header("Content-Length", len).body(body).send().await?;
-    if !r.status().is_success() {
-        bail!("upload answered {}", r.status());
-    }
-    let up = mib as f64 / start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    let r = http.get(&url).send().await?;
-    if !r.status().is_success() {
-        bail!("download answered {}", r.status());
-    }
-    let mut stream = r.bytes_stream();
-    let mut got = 0u64;
-    use futures_util::StreamExt;
-    while let Some(chunk) = stream.next().await {
-        got += chunk?.len() as u64;
-    }
-    let down = mib as f64 / start.elapsed().as_secs_f64();
-    if got != len {
-        bail!("downloaded {got} bytes, expected {len}");
-    }
-    Ok((up, down, watch.peak()))
-}
-
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
@@ -470,41 +409,8 @@ async fn main() -> Result<()> {
     };
 
     if args.artifact_mib > 0 {
-        let file = dir.join("big.bin");
-        eprintln!("writing a {} MiB file...", args.artifact_mib);
-        let disk = make_file(&file, args.artifact_mib)?;
-        eprintln!("artifact upload/download...");
-        let (aup, adown, arss) = artifact_transfer(&http, &almanac, &file, args.artifact_mib).await?;
-        let m = match &mlflow {
-            Some(s) => Some(artifact_transfer(&http, s, &file, args.artifact_mib).await?),
-            None => None,
-        };
-        let _ = std::fs::remove_file(&file);
-        let mib = args.artifact_mib;
-        rows.push(Row {
-            measure: format!("artifact upload, {mib} MiB (disk writes {disk:.0} MiB/s)"),
-            almanac: aup,
-            mlflow: m.map(|t| t.0),
-            unit: "MiB/s",
-            higher_is_better: true,
-            target: ">= 3x MLflow".into(),
-        });
-        rows.push(Row {
-            measure: format!("artifact download, {mib} MiB"),
-            almanac: adown,
-            mlflow: m.map(|t| t.1),
-            unit: "MiB/s",
-            higher_is_better: true,
-            target: ">= 3x MLflow".into(),
-        });
-        rows.push(Row {
-            measure: "peak server RSS during the transfer".into(),
-            almanac: arss,
-            mlflow: m.map(|t| t.2),
-            unit: "MB",
-            higher_is_better: false,
-            target: "< 100 MB".into(),
-        });
+        let servers: Vec<&Server> = std::iter::once(&almanac).chain(mlflow.as_ref()).collect();
+        rows.extend(transfer::compare(&http, &servers, &dir, args.artifact_mib, args.artifact_rounds).await?);
     }
     if args.artifacts_only {
         print_table(&rows);
