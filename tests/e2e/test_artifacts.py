@@ -3,10 +3,13 @@ every logging helper, listing, download with checksums, hostile paths,
 cut-off uploads and garbage collection."""
 
 import hashlib
+import http.client
 import json
 import os
 import socket
 import subprocess
+import threading
+import time
 from pathlib import Path
 
 import mlflow
@@ -127,6 +130,63 @@ def test_traversal_is_refused_and_writes_nothing(server, path):
     assert not Path("/escape.txt").exists()
     after = sorted(p for p in server.store.rglob("*") if "tmp" not in p.parts)
     assert [p for p in after if p not in before and p.name == "escape.txt"] == []
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS line")
+
+
+class PeakRss:
+    """Samples a process's resident memory every 10 ms while in the block."""
+
+    def __init__(self, pid: int):
+        self.pid, self.peak, self.done = pid, 0.0, threading.Event()
+
+    def __enter__(self):
+        def sample():
+            while not self.done.is_set():
+                self.peak = max(self.peak, rss_mb(self.pid))
+                time.sleep(0.01)
+
+        self.thread = threading.Thread(target=sample)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+
+def test_two_gib_stream_both_ways_in_bounded_memory(fresh_server):
+    """Neither direction holds the file: 2 GiB up and down keep the server
+    under 100 MB resident, and the bytes come back intact."""
+    size, block = 2 << 30, os.urandom(1 << 20)
+    sent = hashlib.sha256()
+    with PeakRss(fresh_server.proc.pid) as up:
+        conn = http.client.HTTPConnection("127.0.0.1", fresh_server.port, timeout=120)
+        conn.putrequest("PUT", "/api/2.0/mlflow-artifacts/artifacts/stream/two-gib.bin")
+        conn.putheader("Content-Length", str(size))
+        conn.endheaders()
+        for i in range(size >> 20):
+            # Each MiB differs, so the content is not one repeated block.
+            chunk = i.to_bytes(8, "little") + block[8:]
+            sent.update(chunk)
+            conn.send(chunk)
+        assert conn.getresponse().status == 200
+        conn.close()
+    received, length = hashlib.sha256(), 0
+    with PeakRss(fresh_server.proc.pid) as down:
+        with requests.get(proxy(fresh_server, "/stream/two-gib.bin"), stream=True, timeout=120) as r:
+            assert r.status_code == 200
+            for chunk in r.iter_content(1 << 20):
+                received.update(chunk)
+                length += len(chunk)
+    assert (length, received.hexdigest()) == (size, sent.hexdigest())
+    assert up.peak < 100, f"upload peak RSS {up.peak:.0f} MB"
+    assert down.peak < 100, f"download peak RSS {down.peak:.0f} MB"
 
 
 def test_cut_off_upload_leaves_nothing_visible(server):
