@@ -65,11 +65,18 @@ def test_export_to_a_real_mlflow_server_reads_back_and_is_idempotent(tmp_path):
         assert list(model.predict([[5.0]])) == [10.0]
         assert mlflow.genai.load_prompt("prompts:/greeting/2").template == "Hi {{name}}!"
 
+        # A trace whose spans never reached the server (as if the upload had
+        # been cut off) gets them on the next export.
+        cut = sorted(our_registry["traces"])[0]
+        [spans_file] = (root / "server-artifacts").rglob(f"traces/{cut}/artifacts/traces.json")
+        spans_file.unlink()
+
         again = export(almanac.store, mlflow_uri)
         assert again.returncode == 0, again.stderr
         assert "runs:              0 new, 0 updated, 8 unchanged" in again.stdout, again.stdout
         assert "0 new versions" in again.stdout, again.stdout
-        assert "traces:            0 new" in again.stdout, again.stdout
+        assert "traces:            0 new, 1 had their spans re-sent" in again.stdout, again.stdout
+        assert view(mlflow_uri)[1]["traces"][cut] == our_registry["traces"][cut]
 
         # New work goes out alone; an edit to an exported run goes out too.
         client = MlflowClient(almanac.uri)

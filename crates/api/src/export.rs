@@ -35,6 +35,8 @@ pub struct ExportSummary {
     pub registered_models_created: usize,
     pub model_versions_created: usize,
     pub traces_created: usize,
+    /// Traces already on the server whose spans an earlier export failed to send.
+    pub trace_spans_resent: usize,
     /// One line per record that could not be exported; the rest was.
     pub problems: Vec<String>,
 }
@@ -238,7 +240,9 @@ impl App {
     }
 
     /// Sends the experiment's traces the server lacks (trace ids are kept,
-    /// so a trace already there is skipped), with their spans.
+    /// so a trace already there is skipped), with their spans. A trace whose
+    /// record went out but whose spans did not (an upload cut off last time)
+    /// gets its spans now.
     fn export_traces(
         &self,
         target: &MlflowServer,
@@ -251,19 +255,34 @@ impl App {
         if traces.is_empty() {
             return Ok(());
         }
-        let have = target.trace_ids(dest_experiment).map_err(remote_error)?;
-        for mut t in traces.into_iter().filter(|t| !have.contains(&t.trace_id)) {
+        let on_server = target.trace_locations(dest_experiment).map_err(remote_error)?;
+        for mut t in traces {
             let spans = t
                 .tag(trace::ARTIFACT_LOCATION_TAG)
                 .and_then(crate::artifacts::proxied_path)
                 .and_then(|root| self.open_artifact(&format!("{root}/{}", trace::SPANS_FILE)).ok());
             t.tags.retain(|tag| tag.key != trace::ARTIFACT_LOCATION_TAG);
-            let sent = target.start_trace(&t, dest_experiment).and_then(|location| match (location, spans) {
-                (Some(location), Some((file, _))) => target.upload(&location, trace::SPANS_FILE, file),
-                _ => Ok(()),
-            });
+            let sent = match on_server.get(&t.trace_id) {
+                Some(location) => {
+                    let (Some(location), Some((file, _))) = (location, spans) else { continue };
+                    match target.has_artifact(location, trace::SPANS_FILE) {
+                        Ok(true) => continue,
+                        Ok(false) => {
+                            target.upload(location, trace::SPANS_FILE, file).map(|()| &mut summary.trace_spans_resent)
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                None => target
+                    .start_trace(&t, dest_experiment)
+                    .and_then(|location| match (location, spans) {
+                        (Some(location), Some((file, _))) => target.upload(&location, trace::SPANS_FILE, file),
+                        _ => Ok(()),
+                    })
+                    .map(|()| &mut summary.traces_created),
+            };
             match sent {
-                Ok(()) => summary.traces_created += 1,
+                Ok(count) => *count += 1,
                 Err(e) => summary.problems.push(format!("trace {}: {e}", t.trace_id)),
             }
         }

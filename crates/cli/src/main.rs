@@ -414,7 +414,11 @@ fn export_mlflow(store: PathBuf, url: &str, experiments: &[String]) -> Result<()
     println!("  artifact files:    {}", s.artifact_files);
     println!("  logged models:     {} new", s.logged_models_created);
     println!("  registered models: {} new, {} new versions", s.registered_models_created, s.model_versions_created);
-    println!("  traces:            {} new", s.traces_created);
+    if s.trace_spans_resent > 0 {
+        println!("  traces:            {} new, {} had their spans re-sent", s.traces_created, s.trace_spans_resent);
+    } else {
+        println!("  traces:            {} new", s.traces_created);
+    }
     fail_on_problems("export", &s.problems)
 }
 

@@ -94,8 +94,17 @@ pub fn trace_info_json(t: &TraceInfo, experiment_id: &str) -> Value {
 
 impl MlflowServer {
     /// The ids of an experiment's traces on the server.
-    pub fn trace_ids(&self, experiment_id: &str) -> Result<std::collections::HashSet<String>> {
-        Ok(self.api.trace_infos(experiment_id)?.iter().filter_map(|t| text(t, "trace_id")).collect())
+    /// The experiment's traces on the server: id → where their spans go
+    /// (`mlflow.artifactLocation`), so export can tell which still lack them.
+    pub fn trace_locations(&self, experiment_id: &str) -> Result<HashMap<String, Option<String>>> {
+        Ok(self
+            .api
+            .trace_infos(experiment_id)?
+            .iter()
+            .filter_map(|t| {
+                Some((text(t, "trace_id")?, t.get("tags").and_then(|tags| text(tags, trace::ARTIFACT_LOCATION_TAG))))
+            })
+            .collect())
     }
 
     /// Records a trace in `experiment_id`, keeping its id. Returns where the
@@ -306,6 +315,16 @@ impl MlflowServer {
     }
 
     /// Streams `file` to `rel` under an `mlflow-artifacts:/` root.
+    /// Whether the file `name` lies directly under the artifact root `root_uri`.
+    pub fn has_artifact(&self, root_uri: &str, name: &str) -> Result<bool> {
+        let root = proxied(root_uri, &self.api.base)?;
+        let url = format!("{}/api/2.0/mlflow-artifacts/artifacts", self.api.base);
+        let listing =
+            self.api.answer(self.api.client.get(&url).query(&[("path", &root)]).send(), name, "/artifacts")?;
+        let files = listing.get("files").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        Ok(files.iter().any(|f| text(f, "path").as_deref() == Some(name) && f["is_dir"] != Value::Bool(true)))
+    }
+
     pub fn upload(&self, root_uri: &str, rel: &str, file: std::fs::File) -> Result<()> {
         let root = proxied(root_uri, &self.api.base)?;
         let url = format!("{}/api/2.0/mlflow-artifacts/artifacts/{root}/{rel}", self.api.base);
