@@ -1,6 +1,10 @@
 //! A trace's spans (its `traces.json`) as the rows of a tree: parents
 //! before children, siblings in start order, with each span's type,
 //! duration, status, inputs and outputs. Pure, so it is tested natively.
+//!
+//! Both forms MLflow has written are read: MLflow 3's OpenTelemetry names
+//! (`span_id`, `parent_span_id`, `*_unix_nano`, `status.code`) and MLflow
+//! 2.x's (`context.span_id`, `parent_id`, `start_time`, `status_code`).
 
 use std::collections::HashMap;
 
@@ -25,17 +29,41 @@ struct Doc {
 
 #[derive(Deserialize)]
 struct Span {
-    span_id: String,
+    #[serde(default)]
+    span_id: Option<String>,
+    /// MLflow 2.x keeps the id here.
+    #[serde(default)]
+    context: Option<SpanContext>,
+    #[serde(default, alias = "parent_id")]
     parent_span_id: Option<String>,
     name: String,
-    #[serde(default)]
+    #[serde(default, alias = "start_time")]
     start_time_unix_nano: u64,
-    #[serde(default)]
+    #[serde(default, alias = "end_time")]
     end_time_unix_nano: u64,
     #[serde(default)]
     status: Option<Value>,
+    /// MLflow 2.x: "OK", "ERROR" or "UNSET".
+    #[serde(default)]
+    status_code: Option<String>,
     #[serde(default)]
     attributes: HashMap<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct SpanContext {
+    span_id: String,
+}
+
+impl Span {
+    fn id(&self) -> &str {
+        self.span_id.as_deref().or(self.context.as_ref().map(|c| c.span_id.as_str())).unwrap_or_default()
+    }
+
+    fn failed(&self) -> bool {
+        let code = self.status.as_ref().and_then(|s| s.get("code")).and_then(Value::as_str);
+        code == Some("STATUS_CODE_ERROR") || self.status_code.as_deref() == Some("ERROR")
+    }
 }
 
 /// MLflow keeps each attribute as JSON text; this is its value, compact.
@@ -56,7 +84,7 @@ fn shown(v: Option<Value>) -> String {
 
 pub fn span_rows(traces_json: &str) -> Result<Vec<SpanRow>, String> {
     let doc: Doc = serde_json::from_str(traces_json).map_err(|e| format!("unreadable spans: {e}"))?;
-    let ids: std::collections::HashSet<&str> = doc.spans.iter().map(|s| s.span_id.as_str()).collect();
+    let ids: std::collections::HashSet<&str> = doc.spans.iter().map(Span::id).collect();
     let mut children: HashMap<Option<&str>, Vec<&Span>> = HashMap::new();
     for span in &doc.spans {
         // A parent that is not in the file makes its child a root.
@@ -74,17 +102,16 @@ pub fn span_rows(traces_json: &str) -> Result<Vec<SpanRow>, String> {
         if !seen.insert(span as *const Span) {
             continue;
         }
-        let code = span.status.as_ref().and_then(|s| s.get("code")).and_then(Value::as_str).unwrap_or("");
         rows.push(SpanRow {
             depth,
             name: span.name.clone(),
             span_type: shown(attribute(span, "mlflow.spanType")),
             duration_ms: span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano) as f64 / 1e6,
-            ok: code != "STATUS_CODE_ERROR",
+            ok: !span.failed(),
             inputs: shown(attribute(span, "mlflow.spanInputs")),
             outputs: shown(attribute(span, "mlflow.spanOutputs")),
         });
-        if let Some(kids) = children.get(&Some(span.span_id.as_str())) {
+        if let Some(kids) = children.get(&Some(span.id())) {
             stack.extend(kids.iter().rev().map(|k| (*k, depth + 1)));
         }
     }
@@ -117,5 +144,22 @@ mod tests {
             {"span_id": "x", "parent_span_id": "x", "name": "loop"}
         ]}"#;
         assert_eq!(span_rows(cycle).unwrap().len(), 2, "a repeated id ends, each span once");
+    }
+
+    #[test]
+    fn mlflow_2_span_files_read_the_same() {
+        let doc = r#"{"spans": [
+            {"name": "tool", "context": {"span_id": "0x02", "trace_id": "0x01"}, "parent_id": "0x01a",
+             "start_time": 1500000, "end_time": 2000000, "status_code": "ERROR", "status_message": "boom",
+             "attributes": {"mlflow.spanType": "\"TOOL\"", "mlflow.spanInputs": "{\"q\": 2}"}, "events": []},
+            {"name": "agent", "context": {"span_id": "0x01a", "trace_id": "0x01"}, "parent_id": null,
+             "start_time": 1000000, "end_time": 4000000, "status_code": "OK",
+             "attributes": {"mlflow.spanType": "\"AGENT\"", "mlflow.spanOutputs": "4"}, "events": []}
+        ]}"#;
+        let rows = span_rows(doc).unwrap();
+        let shape: Vec<(usize, &str, bool)> = rows.iter().map(|r| (r.depth, r.name.as_str(), r.ok)).collect();
+        assert_eq!(shape, [(0, "agent", true), (1, "tool", false)]);
+        assert_eq!((rows[0].duration_ms, rows[0].outputs.as_str()), (3.0, "4"));
+        assert_eq!((rows[1].span_type.as_str(), rows[1].inputs.as_str()), ("TOOL", r#"{"q":2}"#));
     }
 }
