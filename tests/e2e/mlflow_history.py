@@ -14,6 +14,7 @@ import mlflow  # noqa: E402
 import pandas as pd  # noqa: E402
 from mlflow import MlflowClient  # noqa: E402
 from sklearn.linear_model import LinearRegression  # noqa: E402
+from traced_agent import log_agent_traces  # noqa: E402
 
 uri, artifact_root = sys.argv[1], sys.argv[2]
 mlflow.set_tracking_uri(uri)
@@ -68,19 +69,7 @@ mlflow.genai.register_prompt(name="greeting", template="Hi {{name}}!")
 
 # GenAI traces: two requests to a small agent, one tagged afterwards.
 mlflow.set_experiment("churn")
-
-
-@mlflow.trace(name="agent", span_type="AGENT")
-def agent(question):
-    with mlflow.start_span(name="retrieve", span_type="RETRIEVER") as span:
-        span.set_inputs({"q": question})
-        span.set_outputs([f"doc about {question}"])
-    return {"answer": len(question)}
-
-
-for question in ("hello", "world"):
-    agent(question)
-mlflow.flush_trace_async_logging()
+log_agent_traces(["hello", "world"])
 churn_id = client.get_experiment_by_name("churn").experiment_id
 traces = client.search_traces(locations=[churn_id])
 client.set_trace_tag(traces[0].info.trace_id, "reviewed", "yes")

@@ -18,6 +18,7 @@ import requests
 from mlflow import MlflowClient
 
 from conftest import Server
+from traced_agent import log_agent_traces
 
 BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
 NOTE = "**LR** dropped here, see `lr_schedule`"
@@ -61,16 +62,7 @@ def seed(uri):
 
     mlflow.set_experiment(experiment_id=exp)
 
-    @mlflow.trace(name="ui-agent", span_type="AGENT")
-    def agent(question):
-        with mlflow.start_span(name="ui-retrieve", span_type="RETRIEVER") as span:
-            span.set_inputs({"q": question})
-            span.set_outputs([f"doc about {question}"])
-        return {"answer": len(question)}
-
-    agent("hello")
-    agent("world")
-    mlflow.flush_trace_async_logging()
+    log_agent_traces(["hello", "world"], prefix="ui-")
     return client, exp, runs
 
 
