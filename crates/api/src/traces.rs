@@ -37,6 +37,7 @@ impl App {
     /// Records a trace the client finished. Its spans go to the folder named
     /// by the `mlflow.artifactLocation` tag of the answer.
     pub fn start_trace(&self, mut info: TraceInfo) -> Result<TraceInfo> {
+        trace::fit_trace_tags(&mut info);
         trace::validate_trace(&info)?;
         let experiment = self.experiment(&info.experiment_id)?;
         let location =
@@ -83,9 +84,10 @@ impl App {
 
     pub fn set_trace_tag(&self, trace_id: &str, key: &str, value: &str) -> Result<()> {
         trace::validate_trace_id(trace_id)?;
-        trace::validate_trace_tag(key, value)?;
-        self.store()
-            .write(&self.ctx(), Op::SetTraceTag { trace_id: trace_id.into(), key: key.into(), value: value.into() })?;
+        let mut value = value.to_string();
+        almanac_core::validation::truncate_chars(&mut value, trace::MAX_TRACE_TAG_VALUE_CHARS);
+        trace::validate_trace_tag(key, &value)?;
+        self.store().write(&self.ctx(), Op::SetTraceTag { trace_id: trace_id.into(), key: key.into(), value })?;
         Ok(())
     }
 

@@ -231,6 +231,7 @@ impl App {
             req.experiment_id.filter(|e| !e.is_empty()).unwrap_or_else(|| DEFAULT_EXPERIMENT_ID.to_string());
         let experiment = self.experiment(&experiment_id)?;
         let mut tags = req.tags;
+        warn_if_cut(v::fit_run_values(&mut [], &mut tags));
         tags.iter().try_for_each(v::validate_run_tag)?;
         let tag_name = tags.iter().find(|t| t.key == tags::RUN_NAME).map(|t| t.value.clone());
         let given = req.run_name.filter(|n| !n.is_empty());
@@ -327,7 +328,8 @@ impl App {
         Ok(())
     }
 
-    pub fn log_batch(&self, req: LogBatch) -> Result<()> {
+    pub fn log_batch(&self, mut req: LogBatch) -> Result<()> {
+        warn_if_cut(v::fit_run_values(&mut req.params, &mut req.tags));
         v::validate_batch(&req.metrics, &req.params, &req.tags)?;
         // Within one batch the last value of a tag wins, as in MLflow.
         let mut tags: Vec<Tag> = Vec::with_capacity(req.tags.len());
@@ -443,5 +445,11 @@ impl App {
             }));
         }
         Ok(out)
+    }
+}
+
+fn warn_if_cut(values: usize) {
+    if values > 0 {
+        tracing::warn!(values, "param or tag values over MLflow's length limits were truncated to them");
     }
 }

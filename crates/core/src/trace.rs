@@ -171,13 +171,25 @@ pub fn validate_trace(info: &TraceInfo) -> Result<()> {
 }
 
 pub fn validate_trace_tag(key: &str, value: &str) -> Result<()> {
-    if key.is_empty() || key.len() > 250 {
+    if key.is_empty() || key.chars().count() > 250 {
         return Err(Error::invalid(format!("Invalid trace tag key '{key}': 1 to 250 characters")));
     }
-    if value.len() > 8000 {
-        return Err(Error::invalid(format!("The value of trace tag '{key}' is longer than 8000 characters")));
+    if value.chars().count() > MAX_TRACE_TAG_VALUE_CHARS {
+        return Err(Error::invalid(format!(
+            "The value of trace tag '{key}' is longer than {MAX_TRACE_TAG_VALUE_CHARS} characters"
+        )));
     }
     Ok(())
+}
+
+pub const MAX_TRACE_TAG_VALUE_CHARS: usize = 8000;
+
+/// As MLflow does, a trace tag's value over the limit is cut to it rather
+/// than refused (metadata is not: MLflow refuses it too).
+pub fn fit_trace_tags(info: &mut TraceInfo) {
+    for tag in &mut info.tags {
+        crate::validation::truncate_chars(&mut tag.value, MAX_TRACE_TAG_VALUE_CHARS);
+    }
 }
 
 /// Whether `info` passes `filter` (MLflow's trace search syntax, parsed for

@@ -110,6 +110,27 @@ fn check_length(what: &str, key: &str, value: &str, limit: usize) -> Result<()> 
     Ok(())
 }
 
+/// Cuts `value` to at most `limit` characters. Returns whether it was cut.
+pub fn truncate_chars(value: &mut String, limit: usize) -> bool {
+    match value.char_indices().nth(limit) {
+        Some((end, _)) => {
+            value.truncate(end);
+            true
+        }
+        None => false,
+    }
+}
+
+/// MLflow cuts a run's param values and tag values that are too long down to
+/// their limit, with a warning, instead of refusing them
+/// (`MLFLOW_TRUNCATE_LONG_VALUES`, on by default): a script that logs a long
+/// value works the same here. Returns how many values were cut.
+pub fn fit_run_values(params: &mut [Param], tags: &mut [Tag]) -> usize {
+    let params = params.iter_mut().map(|p| truncate_chars(&mut p.value, MAX_PARAM_VAL_LENGTH));
+    let tags = tags.iter_mut().map(|t| truncate_chars(&mut t.value, MAX_TAG_VAL_LENGTH));
+    params.chain(tags).filter(|&cut| cut).count()
+}
+
 pub fn validate_param(param: &Param) -> Result<()> {
     validate_key(KeyKind::Param, &param.key)?;
     check_length("Param", &param.key, &param.value, MAX_PARAM_VAL_LENGTH)
@@ -205,6 +226,24 @@ pub fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_run_values_are_cut_to_their_limit_by_characters() {
+        let mut params = vec![
+            Param { key: "short".into(), value: "x".into() },
+            Param { key: "long".into(), value: "é".repeat(6001) },
+        ];
+        let mut tags = vec![
+            Tag { key: "note".into(), value: "t".repeat(8000) },
+            Tag { key: "big".into(), value: "t".repeat(9000) },
+        ];
+        assert_eq!(fit_run_values(&mut params, &mut tags), 2);
+        let lengths: Vec<usize> = params.iter().map(|p| p.value.chars().count()).collect();
+        assert_eq!(lengths, [1, 6000]);
+        let lengths: Vec<usize> = tags.iter().map(|t| t.value.chars().count()).collect();
+        assert_eq!(lengths, [8000, 8000]);
+        assert!(params.iter().all(|p| validate_param(p).is_ok()));
+    }
 
     #[test]
     fn keys() {
