@@ -132,6 +132,22 @@ def test_traversal_is_refused_and_writes_nothing(server, path):
     assert [p for p in after if p not in before and p.name == "escape.txt"] == []
 
 
+def test_multipart_upload_request_falls_back_to_one_put(server, client, experiment, tmp_path, monkeypatch):
+    """Asked for a multipart upload, the client hears "not supported" in
+    MLflow's words and sends the file in one PUT, as against MLflow's server."""
+    answer = requests.post(f"{server.uri}/api/2.0/mlflow-artifacts/mpu/create/x/y.bin", json={"path": "y.bin"})
+    assert answer.status_code == 501
+    assert answer.json()["error_code"] == "NOT_IMPLEMENTED"
+    monkeypatch.setenv("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "true")
+    monkeypatch.setenv("MLFLOW_MULTIPART_UPLOAD_MINIMUM_FILE_SIZE", "1024")
+    big = tmp_path / "parts.bin"
+    big.write_bytes(os.urandom(300_000))
+    with mlflow.start_run() as run:
+        mlflow.log_artifact(str(big))
+    got = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, artifact_path="parts.bin", dst_path=str(tmp_path / "d"))
+    assert sha256(got) == sha256(big)
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):

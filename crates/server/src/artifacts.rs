@@ -14,6 +14,10 @@ use serde_json::{Map, Value, json};
 use crate::input::Input;
 use crate::{api_error, json_response};
 
+/// The message `mlflow`'s HTTP artifact client matches to fall back from a
+/// multipart upload to a single PUT.
+pub const MULTIPART_UNSUPPORTED: &str = "Multipart upload is not supported for the current artifact repository";
+
 /// How many body chunks may wait between the network and the disk: this
 /// bounds an upload's memory whatever the file's size.
 const UPLOAD_QUEUE: usize = 16;

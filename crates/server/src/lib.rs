@@ -91,6 +91,20 @@ pub fn router(app: App) -> Router {
             &format!("{prefix}/artifacts/{{*path}}"),
             get(artifacts::download).put(artifacts::upload).delete(artifacts::delete),
         );
+        // As MLflow's server over a local artifact folder: no multipart
+        // uploads. The client, asked for one (MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD),
+        // falls back to a single PUT when it reads this exact message.
+        for action in ["create", "complete", "abort"] {
+            router = router.route(
+                &format!("{prefix}/mpu/{action}/{{*path}}"),
+                axum::routing::post(|| async {
+                    api_error(ApiError {
+                        code: ErrorCode::NotImplemented,
+                        message: artifacts::MULTIPART_UNSUPPORTED.into(),
+                    })
+                }),
+            );
+        }
     }
     for prefix in PREFIXES {
         router = mount(router, prefix, routes::TRACKING);
