@@ -58,6 +58,52 @@ def test_logged_model_tags_params_search_delete(client, experiment):
     assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
 
 
+def test_logged_models_found_and_ordered_by_their_metrics(client, experiment):
+    """Finding the best model by a metric, on a dataset, as MLflow 3 does:
+    a model matches when any of its values matches; it sorts by its latest."""
+    import pandas as pd
+
+    data = mlflow.data.from_pandas(pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]}), name="eval", targets="y")
+    names = {}
+    with mlflow.start_run():
+        for name, accs in (("weak", [0.3, 0.4]), ("strong", [0.7, 0.9]), ("plain", None)):
+            model = mlflow.create_external_model(name=name)
+            names[model.model_id] = name
+            for step, acc in enumerate(accs or []):
+                mlflow.log_metric("acc", acc, step=step, model_id=model.model_id, dataset=data)
+        mlflow.log_metric("loss", 0.5, model_id=model.model_id)
+
+    def search(**kw):
+        found = mlflow.search_logged_models(experiment_ids=[experiment], output_format="list", **kw)
+        return [names[m.model_id] for m in found]
+
+    assert search(filter_string="metrics.acc > 0.8") == ["strong"]
+    assert sorted(search(filter_string="metrics.acc >= 0.3")) == ["strong", "weak"]
+    assert search(filter_string="metrics.`acc` < 0.35 AND name = 'weak'") == ["weak"]
+    assert search(filter_string="metrics.loss = 0.5") == ["plain"]
+    best_first = [{"field_name": "metrics.acc", "ascending": False, "dataset_name": "eval"}]
+    assert search(order_by=best_first) == ["strong", "weak", "plain"], "no value sorts last"
+    on_eval = [{"dataset_name": "eval", "dataset_digest": data.digest}]
+    assert sorted(search(datasets=on_eval)) == ["strong", "weak"]
+    assert search(filter_string="metrics.acc > 0.1", datasets=[{"dataset_name": "other"}]) == []
+    with pytest.raises(MlflowException) as e:
+        search(order_by=[{"field_name": "bogus"}])
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+
+
+def test_model_version_sources_must_name_their_run(client, experiment, trained):
+    name = f"sources-{time.time_ns()}"
+    client.create_registered_model(name)
+    with mlflow.start_run() as run:
+        mlflow.sklearn.log_model(trained[2], name="model")
+    for source, run_id in ((f"runs:/{run.info.run_id}/model", None), ("relative/model", run.info.run_id)):
+        with pytest.raises(MlflowException) as e:
+            client.create_model_version(name, source, run_id=run_id)
+        assert e.value.error_code == "INVALID_PARAMETER_VALUE", source
+    assert client.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id).version == "1"
+    assert client.search_registered_models(max_results=0) == []
+
+
 def test_registry_versions_aliases_and_loading(client, experiment, trained):
     X, _, clf = trained
     name = f"churn-{time.time_ns()}"

@@ -24,6 +24,7 @@ pub use almanac_blobs::Chunks;
 pub use almanac_core as core;
 pub use almanac_core::{Error, ErrorCode};
 pub use almanac_mlflow as mlflow;
+pub use almanac_store::ModelOrder;
 pub use almanac_store::{MetricRange, MetricSummary, RunGroup, RunKeys, Store, StoreError};
 pub use artifacts::{ArtifactListing, GcReport, proxied_path};
 pub use bundle::{BundleContents, BundleSummary};

@@ -7,7 +7,7 @@ use almanac_core::op::Op;
 use almanac_core::search::{Target, parse_filter};
 use almanac_core::validation as v;
 use almanac_core::{Error, ids, names};
-use almanac_store::ModelQuery;
+use almanac_store::{DatasetFilter, ModelOrder, ModelQuery};
 
 use crate::paging::{self, Page};
 use crate::{App, Result};
@@ -26,8 +26,9 @@ pub struct CreateLoggedModel {
 pub struct SearchLoggedModels {
     pub experiment_ids: Vec<String>,
     pub filter: String,
-    /// (field, ascending)
-    pub order_by: Vec<(String, bool)>,
+    /// Datasets by name (required) and digest (optional).
+    pub datasets: Vec<(Option<String>, Option<String>)>,
+    pub order_by: Vec<ModelOrder>,
     pub max_results: Option<i64>,
     pub page_token: Option<String>,
 }
@@ -107,9 +108,36 @@ impl App {
         let limit = req.max_results.filter(|m| *m > 0).unwrap_or(50).min(v::MAX_RESULTS_SEARCH_RUNS);
         let offset = paging::decode(req.page_token.as_deref())?;
         let filter = parse_filter(&req.filter, Target::LoggedModels)?;
+        let datasets = req
+            .datasets
+            .iter()
+            .map(|(name, digest)| match name.as_deref().filter(|n| !n.is_empty()) {
+                Some(name) => Ok(DatasetFilter { name: name.to_string(), digest: digest.clone() }),
+                None => Err(Error::invalid("`dataset_name` in the `datasets` clause must be specified.")),
+            })
+            .collect::<std::result::Result<_, _>>()?;
+        for o in &req.order_by {
+            let known = match o.field.split_once('.') {
+                Some((entity, key)) => {
+                    if entity != "metrics" {
+                        return Err(Error::invalid(format!(
+                            "Invalid order by field name: {}. Only metrics are supported.",
+                            o.field
+                        ))
+                        .into());
+                    }
+                    !key.is_empty()
+                }
+                None => almanac_store::model_order_column(&o.field).is_some(),
+            };
+            if !known {
+                return Err(Error::invalid(format!("Invalid order by field name: {}", o.field)).into());
+            }
+        }
         let query = ModelQuery {
             experiment_ids: req.experiment_ids.clone(),
             filter,
+            datasets,
             order_by: req.order_by.clone(),
             limit,
             offset,

@@ -137,6 +137,10 @@ impl App {
 
     pub fn search_registered_models(&self, req: &SearchRegistry) -> Result<Page<RegisteredModel>> {
         let limit = req.max_results.unwrap_or(100);
+        // MLflow answers an empty page for zero rather than refusing it.
+        if limit == 0 {
+            return Ok(Page { items: Vec::new(), next_page_token: None });
+        }
         if !(1..=1000).contains(&limit) {
             return Err(Error::invalid(format!(
                 "Invalid value {limit} for parameter 'max_results' supplied. It must be between 1 and 1000."
@@ -237,9 +241,18 @@ impl App {
                 req.source
             ))
             .into());
-        } else if req.source.starts_with('/') || req.source.starts_with("file:") {
+        } else if is_local_source(&req.source) {
             return Err(Error::invalid(format!(
                 "Invalid model version source: '{}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.",
+                req.source
+            ))
+            .into());
+        } else if let Some(rest) = req.source.strip_prefix("runs:/")
+            && model_id.is_none()
+            && run_id.as_deref() != rest.trim_start_matches('/').split('/').next()
+        {
+            return Err(Error::invalid(format!(
+                "Invalid model version source: '{}'. The run_id request parameter must identify the resource that contains the source.",
                 req.source
             ))
             .into());
@@ -508,5 +521,37 @@ mod tests {
         }
         let err = app.create_registered_model("prompt", vec![], None).unwrap_err();
         assert!(err.message.contains("already taken by a prompt"), "{}", err.message);
+    }
+}
+
+/// A model version source that names a path on the server's own disk: a
+/// `file:` URI, or no URI scheme at all (`/abs/path`, `relative/dir`,
+/// `C:\\dir`). MLflow accepts these only inside the run's local artifact
+/// folder; Almanac's artifacts are never a local folder, so never.
+fn is_local_source(source: &str) -> bool {
+    let scheme = source.split_once(':').map(|(s, _)| s).filter(|s| {
+        s.len() > 1
+            && s.starts_with(|c: char| c.is_ascii_alphabetic())
+            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+    });
+    scheme.is_none_or(|s| s.eq_ignore_ascii_case("file"))
+}
+
+#[cfg(test)]
+mod source_tests {
+    #[test]
+    fn local_sources_are_the_scheme_less_and_file_ones() {
+        for (source, local) in [
+            ("/abs/model", true),
+            ("relative/model", true),
+            ("file:///tmp/m", true),
+            ("C:\\models\\m", true),
+            ("runs:/abc/model", false),
+            ("models:/m-1", false),
+            ("s3://bucket/m", false),
+            ("mlflow-artifacts:/1/abc/artifacts", false),
+        ] {
+            assert_eq!(super::is_local_source(source), local, "{source}");
+        }
     }
 }

@@ -488,11 +488,24 @@ fn search_logged_models(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let order_by = r
         .objects("order_by")?
         .iter()
-        .map(|o| Ok((o.req_str("field_name")?, o.opt_bool("ascending")?.unwrap_or(true))))
+        .map(|o| {
+            Ok(almanac_api::ModelOrder {
+                field: o.req_str("field_name")?,
+                ascending: o.opt_bool("ascending")?.unwrap_or(true),
+                dataset_name: o.opt_str("dataset_name")?,
+                dataset_digest: o.opt_str("dataset_digest")?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let datasets = r
+        .objects("datasets")?
+        .iter()
+        .map(|d| Ok((d.opt_str("dataset_name")?, d.opt_str("dataset_digest")?)))
         .collect::<Result<Vec<_>, ApiError>>()?;
     let page = app.search_logged_models(&almanac_api::SearchLoggedModels {
         experiment_ids: r.str_list("experiment_ids")?,
         filter: r.opt_str("filter")?.unwrap_or_default(),
+        datasets,
         order_by,
         max_results: r.opt_i64("max_results")?,
         page_token: r.opt_str("page_token")?,

@@ -25,10 +25,13 @@ use almanac_core::ErrorCode;
 use rusqlite::{Connection, OpenFlags};
 
 pub use journal::{JournalEntry, Receipt};
-pub use read::{ArtifactEntry, ArtifactFile, ExperimentQuery, HistoryPage, ModelQuery, RunQuery};
+pub use read::{
+    ArtifactEntry, ArtifactFile, DatasetFilter, ExperimentQuery, HistoryPage, ModelOrder, ModelQuery, RunQuery,
+};
 pub use registry::RegistryQuery;
 pub use replica::{EntityOp, ImportReport, MAX_LAMPORT, Remote, SyncState};
 pub use review::{MAX_GROUPS, MetricRange, MetricSummary, RunGroup, RunKeys};
+pub use search_sql::model_order_column;
 
 /// What the store can fail with. Domain errors carry MLflow's code; SQLite
 /// and IO errors are internal.

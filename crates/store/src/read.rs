@@ -505,10 +505,30 @@ impl Store {
 pub struct ModelQuery {
     pub experiment_ids: Vec<String>,
     pub filter: Option<Filter>,
-    /// (field, ascending)
-    pub order_by: Vec<(String, bool)>,
+    /// Metric filters count only metrics on these datasets; without a metric
+    /// filter, only models with some metric on them match (MLflow's rule).
+    pub datasets: Vec<DatasetFilter>,
+    pub order_by: Vec<ModelOrder>,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// A dataset by name, and by digest if given.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatasetFilter {
+    pub name: String,
+    pub digest: Option<String>,
+}
+
+/// One logged-model sort key: an attribute (`name`, `creation_timestamp`, …)
+/// or `metrics.<key>`, whose latest value sorts, counting only metrics on
+/// the given dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelOrder {
+    pub field: String,
+    pub ascending: bool,
+    pub dataset_name: Option<String>,
+    pub dataset_digest: Option<String>,
 }
 
 fn load_model(c: &Connection, model_id: &str) -> Result<Option<LoggedModel>> {

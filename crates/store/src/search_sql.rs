@@ -280,22 +280,44 @@ pub(crate) fn model_select(q: &crate::read::ModelQuery, sql: &mut Sql) -> String
         "m.lifecycle_stage = 'active'".to_string(),
     ];
     if let Some(f) = &q.filter {
-        wheres.push(model_filter(f, sql));
+        wheres.push(model_filter(f, &q.datasets, sql));
+    }
+    if !q.datasets.is_empty() && !q.filter.as_ref().is_some_and(has_metric) {
+        let on = on_datasets(&q.datasets, sql);
+        wheres.push(format!("m.model_id IN (SELECT model_id FROM logged_model_metrics WHERE {on})"));
     }
     let mut terms = Vec::new();
-    for (field, ascending) in &q.order_by {
-        let dir = if *ascending { "ASC" } else { "DESC" };
-        let column = match field.as_str() {
-            "name" => "m.name",
-            "model_id" => "m.model_id",
-            "creation_time" | "creation_timestamp" => "m.creation_time",
-            "last_updated_timestamp" => "m.last_update_time",
-            "status" => "m.status",
-            _ => continue,
+    let mut has_creation_time = false;
+    for o in &q.order_by {
+        let dir = if o.ascending { "ASC" } else { "DESC" };
+        let column = match o.field.strip_prefix("metrics.") {
+            Some(key) => {
+                let key = sql.bind(key.to_string());
+                let mut on = format!("mm.model_id = m.model_id AND mm.key = {key}");
+                if let Some(name) = &o.dataset_name {
+                    on.push_str(&format!(" AND mm.dataset_name = {}", sql.bind(name.clone())));
+                }
+                if let Some(digest) = &o.dataset_digest {
+                    on.push_str(&format!(" AND mm.dataset_digest = {}", sql.bind(digest.clone())));
+                }
+                format!(
+                    "(SELECT mm.value FROM logged_model_metrics mm WHERE {on} ORDER BY mm.timestamp DESC, mm.step DESC LIMIT 1)"
+                )
+            }
+            None => match model_order_column(&o.field) {
+                Some(column) => {
+                    has_creation_time |= column == "m.creation_time";
+                    column.to_string()
+                }
+                // The API layer refuses unknown fields before a query is built.
+                None => continue,
+            },
         };
-        terms.push(format!("{column} {dir}"));
+        terms.push(format!("{column} IS NULL, {column} {dir}"));
     }
-    terms.push("m.creation_time DESC".into());
+    if !has_creation_time {
+        terms.push("m.creation_time DESC".into());
+    }
     terms.push("m.model_id ASC".into());
     format!(
         "SELECT m.model_id FROM logged_models m WHERE {} ORDER BY {} LIMIT {} OFFSET {}",
@@ -306,13 +328,66 @@ pub(crate) fn model_select(q: &crate::read::ModelQuery, sql: &mut Sql) -> String
     )
 }
 
-fn model_filter(f: &Filter, sql: &mut Sql) -> String {
+/// The column a logged-model attribute sorts by, under MLflow's names and aliases.
+pub fn model_order_column(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "name" => "m.name",
+        "model_id" => "m.model_id",
+        "experiment_id" => "m.experiment_id",
+        "creation_time" | "creation_timestamp" | "creation_timestamp_ms" => "m.creation_time",
+        "last_updated_timestamp" | "last_updated_timestamp_ms" => "m.last_update_time",
+        "status" => "m.status",
+        "model_type" => "m.model_type",
+        "source_run_id" => "m.source_run_id",
+        "artifact_location" => "m.artifact_location",
+        _ => return None,
+    })
+}
+
+fn has_metric(f: &Filter) -> bool {
     match f {
-        Filter::And(parts) => join_with(parts, " AND ", sql, model_filter),
-        Filter::Or(parts) => join_with(parts, " OR ", sql, model_filter),
+        Filter::And(parts) | Filter::Or(parts) => parts.iter().any(has_metric),
+        Filter::Compare(c) => matches!(c.key, Key::Metric(_)),
+    }
+}
+
+/// `(dataset_name = ? [AND dataset_digest = ?]) OR …` over `logged_model_metrics`.
+fn on_datasets(datasets: &[crate::read::DatasetFilter], sql: &mut Sql) -> String {
+    let each: Vec<String> = datasets
+        .iter()
+        .map(|d| match &d.digest {
+            Some(digest) => {
+                format!(
+                    "(dataset_name = {} AND dataset_digest = {})",
+                    sql.bind(d.name.clone()),
+                    sql.bind(digest.clone())
+                )
+            }
+            None => format!("dataset_name = {}", sql.bind(d.name.clone())),
+        })
+        .collect();
+    format!("({})", each.join(" OR "))
+}
+
+fn model_filter(f: &Filter, datasets: &[crate::read::DatasetFilter], sql: &mut Sql) -> String {
+    match f {
+        Filter::And(parts) | Filter::Or(parts) => {
+            let sep = if matches!(f, Filter::And(_)) { " AND " } else { " OR " };
+            let inner: Vec<String> = parts.iter().map(|p| model_filter(p, datasets, sql)).collect();
+            format!("({})", inner.join(sep))
+        }
         Filter::Compare(c) => match &c.key {
             Key::Tag(name) => keyed("logged_model_tags", "model_id", "m.model_id", name, c, sql),
             Key::Param(name) => keyed("logged_model_params", "model_id", "m.model_id", name, c, sql),
+            // As in MLflow, a model matches when any of its values of the
+            // metric (on the given datasets) does.
+            Key::Metric(name) => {
+                let key = sql.bind(name.clone());
+                let value = compare("value", c.op, &c.value, sql);
+                let on =
+                    if datasets.is_empty() { String::new() } else { format!(" AND {}", on_datasets(datasets, sql)) };
+                format!("m.model_id IN (SELECT model_id FROM logged_model_metrics WHERE key = {key} AND {value}{on})")
+            }
             Key::Attribute(a) => {
                 let column = match a {
                     Attribute::Name => "m.name",
@@ -327,8 +402,7 @@ fn model_filter(f: &Filter, sql: &mut Sql) -> String {
                 };
                 compare(column, c.op, &c.value, sql)
             }
-            // Logged-model metrics are not stored yet: no model matches.
-            _ => "0".into(),
+            Key::Metadata(_) | Key::Dataset(_) => "0".into(),
         },
     }
 }
