@@ -91,6 +91,19 @@ def test_logged_models_found_and_ordered_by_their_metrics(client, experiment):
     assert e.value.error_code == "INVALID_PARAMETER_VALUE"
 
 
+def test_a_run_records_the_logged_models_it_used(client, experiment):
+    from mlflow.entities import LoggedModelInput
+
+    model = mlflow.create_external_model(name="upstream")
+    with mlflow.start_run() as run:
+        mlflow.log_input(model=LoggedModelInput(model.model_id))
+    got = client.get_run(run.info.run_id).inputs
+    assert [m.model_id for m in got.model_inputs] == [model.model_id]
+    with pytest.raises(MlflowException) as e:
+        client.log_inputs(run.info.run_id, models=[LoggedModelInput("m-0000000000000000000000000000dead")])
+    assert e.value.error_code == "RESOURCE_DOES_NOT_EXIST"
+
+
 def test_model_version_sources_must_name_their_run(client, experiment, trained):
     name = f"sources-{time.time_ns()}"
     client.create_registered_model(name)

@@ -219,6 +219,17 @@ def test_log_inputs_and_dataset_search(client, experiment):
     assert got.inputs.dataset_inputs[0].dataset.digest == dataset.digest
     found = client.search_runs([experiment], filter_string="datasets.context = 'training' AND datasets.name = 'toy'")
     assert [r.info.run_id for r in found] == [run.info.run_id]
+    found = client.search_runs([experiment], filter_string="`datasets`.`name` = 'toy'")
+    assert [r.info.run_id for r in found] == [run.info.run_id]
+    other = mlflow.data.from_pandas(df.assign(x=[4, 5, 6]), name="toy2", targets="y")
+    with mlflow.start_run(run_id=run.info.run_id):
+        mlflow.log_input(other, context="eval", tags={"zeta": "1", "alpha": "2"})
+        # Input tags have MLflow's limits: a context over 500 characters is refused.
+        with pytest.raises(MlflowException) as e:
+            mlflow.log_input(other, context="c" * 501)
+        assert error_code(e) == "INVALID_PARAMETER_VALUE"
+    [_, second] = client.get_run(run.info.run_id).inputs.dataset_inputs
+    assert [t.key for t in second.tags] == ["alpha", "mlflow.data.context", "zeta"], "sorted by key, as MLflow lists them"
 
 
 def test_raw_wire_details(server, experiment):

@@ -515,7 +515,7 @@ impl App {
             .cloned()
             .collect();
         if !inputs.is_empty() {
-            ops.push(Op::LogInputs { run_id: run.run_id.clone(), datasets: inputs });
+            ops.push(Op::LogInputs { run_id: run.run_id.clone(), datasets: inputs, models: Vec::new() });
         }
         let have_outputs: HashSet<&str> =
             existing.as_ref().map(|e| e.outputs.iter().map(|(m, _)| m.as_str()).collect()).unwrap_or_default();

@@ -344,7 +344,9 @@ impl App {
         Ok(())
     }
 
-    pub fn log_inputs(&self, run_id: &str, datasets: Vec<DatasetInput>) -> Result<()> {
+    /// Records the datasets a run read, and the logged models it used.
+    /// Limits are MLflow's (`mlflow/utils/validation.py`).
+    pub fn log_inputs(&self, run_id: &str, datasets: Vec<DatasetInput>, models: Vec<String>) -> Result<()> {
         for d in &datasets {
             let ds = &d.dataset;
             for (what, value, limit) in [
@@ -362,8 +364,24 @@ impl App {
                     return Err(Error::invalid(format!("Dataset {what} exceeds the maximum length of {limit}")).into());
                 }
             }
+            for (what, value, limit) in [("schema", &ds.schema, 1_048_575usize), ("profile", &ds.profile, 16_777_215)] {
+                if value.as_ref().is_some_and(|v| v.len() > limit) {
+                    return Err(Error::invalid(format!("Dataset {what} exceeds the maximum length of {limit}")).into());
+                }
+            }
+            for tag in &d.tags {
+                if tag.key.len() > 255 {
+                    return Err(Error::invalid("InputTag key exceeds the maximum length of 255").into());
+                }
+                if tag.value.len() > 500 {
+                    return Err(Error::invalid("InputTag value exceeds the maximum length of 500").into());
+                }
+            }
         }
-        self.store().write(&self.ctx(), Op::LogInputs { run_id: run_id.into(), datasets })?;
+        for model_id in &models {
+            self.logged_model(model_id, false)?;
+        }
+        self.store().write(&self.ctx(), Op::LogInputs { run_id: run_id.into(), datasets, models })?;
         Ok(())
     }
 

@@ -225,6 +225,8 @@ pub struct Run {
     pub params: Vec<Param>,
     pub tags: Vec<Tag>,
     pub inputs: Vec<DatasetInput>,
+    /// Logged models the run used as inputs, by id.
+    pub model_inputs: Vec<String>,
     /// Logged models the run produced, with the step they were logged at.
     pub outputs: Vec<(String, i64)>,
 }

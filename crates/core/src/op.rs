@@ -86,6 +86,9 @@ pub enum Op {
     LogInputs {
         run_id: String,
         datasets: Vec<DatasetInput>,
+        /// Logged models the run used (MLflow 3 model inputs).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        models: Vec<String>,
     },
     CreateLoggedModel {
         model_id: String,

@@ -364,7 +364,8 @@ fn log_inputs(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
             })
         })
         .collect::<Result<_, ApiError>>()?;
-    app.log_inputs(&run_id, datasets)?;
+    let models = r.objects("models")?.iter().map(|m| m.req_str("model_id")).collect::<Result<Vec<_>, ApiError>>()?;
+    app.log_inputs(&run_id, datasets, models)?;
     reply(&empty())
 }
 

@@ -99,6 +99,7 @@ pub fn run(r: &Run) -> Value {
     put(&mut data, "tags", tags(&r.tags));
     let mut inputs = Map::new();
     put(&mut inputs, "dataset_inputs", Value::Array(r.inputs.iter().map(dataset_input).collect()));
+    put(&mut inputs, "model_inputs", Value::Array(r.model_inputs.iter().map(|id| json!({"model_id": id})).collect()));
     let mut outputs = Map::new();
     put(
         &mut outputs,

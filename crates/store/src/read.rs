@@ -268,6 +268,7 @@ fn hydrate(c: &Connection, pks: &[i64]) -> Result<Vec<Run>> {
                 params: Vec::new(),
                 tags: Vec::new(),
                 inputs: Vec::new(),
+                model_inputs: Vec::new(),
                 outputs: Vec::new(),
             },
         );
@@ -344,7 +345,21 @@ fn hydrate(c: &Connection, pks: &[i64]) -> Result<Vec<Run>> {
     for row in rows {
         let (pk, tags, dataset) = row?;
         if let Some(run) = runs.get_mut(&pk) {
-            run.inputs.push(DatasetInput { dataset, tags: serde_json::from_str(&tags)? });
+            let mut tags: Vec<Tag> = serde_json::from_str(&tags)?;
+            // MLflow lists an input's tags by key.
+            tags.sort_by(|a, b| a.key.cmp(&b.key));
+            run.inputs.push(DatasetInput { dataset, tags });
+        }
+    }
+
+    let mut stmt = c.prepare_cached(
+        "SELECT run_pk, model_id FROM run_model_inputs WHERE run_pk IN (SELECT value FROM json_each(?1)) ORDER BY model_id",
+    )?;
+    let rows = stmt.query_map([&list], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (pk, model_id) = row?;
+        if let Some(run) = runs.get_mut(&pk) {
+            run.model_inputs.push(model_id);
         }
     }
 

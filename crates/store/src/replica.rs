@@ -72,6 +72,7 @@ const PROJECTION_TABLES: &[&str] = &[
     "run_inputs",
     "datasets",
     "run_outputs",
+    "run_model_inputs",
     "annotations",
     "saved_views",
     "runs",

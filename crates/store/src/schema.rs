@@ -355,6 +355,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (trace_id, key)
     ) WITHOUT ROWID;
     "#,
+    // 14: logged models a run used as inputs (MLflow 3 `log_inputs(models=…)`).
+    r#"
+    CREATE TABLE run_model_inputs (
+        run_pk   INTEGER NOT NULL REFERENCES runs(pk),
+        model_id TEXT NOT NULL,
+        PRIMARY KEY (run_pk, model_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub(crate) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

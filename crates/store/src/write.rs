@@ -531,10 +531,14 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id:
         | Op::DeleteModelVersion { .. }
         | Op::SetModelVersionTag { .. }
         | Op::DeleteModelVersionTag { .. } => crate::registry::apply(conn, op, time_ms, mode, op_id)?,
-        Op::LogInputs { run_id, datasets } => {
+        Op::LogInputs { run_id, datasets, models } => {
             let run = active_run(conn, run_id, mode)?;
             for input in datasets {
                 log_input(conn, &run, input)?;
+            }
+            for model_id in models {
+                conn.prepare_cached("INSERT OR IGNORE INTO run_model_inputs(run_pk, model_id) VALUES (?1, ?2)")?
+                    .execute(params![run.pk, model_id])?;
             }
         }
     }

@@ -83,6 +83,15 @@ pub(super) fn tokenize(input: &str) -> Result<Vec<Token>, SearchError> {
                 let (text, next) = quoted(&chars, i)?;
                 i = next;
                 match c {
+                    // A quoted prefix, as in `` `datasets`.`name` ``: the
+                    // prefix and its dot become a word, as if unquoted.
+                    '`' if chars.get(i) == Some(&'.') => {
+                        let start = i;
+                        while i < chars.len() && is_word_char(chars[i]) {
+                            i += 1;
+                        }
+                        Tok::Word(format!("{text}{}", chars[start..i].iter().collect::<String>()))
+                    }
                     '`' => Tok::Backtick(text),
                     _ => Tok::Str(text),
                 }
