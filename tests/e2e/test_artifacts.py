@@ -229,6 +229,20 @@ def test_proxy_list_download_delete(server):
     assert requests.get(proxy(server), params={"path": "nothing/here"}).json() == {}
 
 
+def test_a_file_and_a_folder_cannot_share_a_name(server, tmp_path):
+    base = f"/clash-{os.getpid()}"
+    assert requests.put(proxy(server, f"{base}/model"), data=b"file").status_code == 200
+    assert requests.put(proxy(server, f"{base}/dir/inner.txt"), data=b"in").status_code == 200
+    for path in (f"{base}/model/weights.bin", f"{base}/dir"):
+        r = requests.put(proxy(server, path), data=b"x")
+        assert (r.status_code, r.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), path
+    listing = requests.get(proxy(server), params={"path": base.strip("/")}).json()["files"]
+    assert [(f["path"], f["is_dir"]) for f in listing] == [("dir", True), ("model", False)]
+    # Replacing a file with a file of the same name stays allowed.
+    assert requests.put(proxy(server, f"{base}/model"), data=b"file v2").status_code == 200
+    assert requests.get(proxy(server, f"{base}/model")).content == b"file v2"
+
+
 def test_planted_symlink_is_never_followed(fresh_server, tmp_path):
     assert requests.put(proxy(fresh_server, "/s/file.txt"), data=b"inside").status_code == 200
     secret = tmp_path / "secret.txt"

@@ -56,9 +56,33 @@ impl App {
         if path.is_empty() {
             return Err(Error::invalid("An artifact path must name a file").into());
         }
+        self.check_file_fits(&path)?;
         let temp_name = format!("{:016x}{:016x}", self.random(), self.random());
         let blob = store_bytes(&self.inner.blobs, &temp_name)?;
         self.store().write(&self.ctx(), Op::PutArtifact { path, sha256: blob.sha256, size: blob.size })?;
+        Ok(())
+    }
+
+    /// A file cannot lie inside another file, nor take a folder's place:
+    /// either would leave two entries of one name in the listing, and a run
+    /// that no client can download whole. Checked before any byte is stored.
+    fn check_file_fits(&self, path: &str) -> Result<()> {
+        let store = self.store();
+        let mut end = 0;
+        while let Some(slash) = path[end..].find('/') {
+            end += slash;
+            let ancestor = &path[..end];
+            if store.artifact(ancestor)?.is_some() {
+                return Err(Error::invalid(format!(
+                    "Cannot write artifact '{path}': '{ancestor}' is a file, not a folder"
+                ))
+                .into());
+            }
+            end += 1;
+        }
+        if !store.list_artifacts(path)?.is_empty() {
+            return Err(Error::invalid(format!("Cannot write artifact '{path}': a folder of that name exists")).into());
+        }
         Ok(())
     }
 
