@@ -243,6 +243,25 @@ def test_a_file_and_a_folder_cannot_share_a_name(server, tmp_path):
     assert requests.get(proxy(server, f"{base}/model")).content == b"file v2"
 
 
+def test_mlflow_ui_download_endpoints(server, client, experiment):
+    """`/get-artifact` and `/model-versions/get-artifact`, which MLflow's own
+    UI and some tools download through."""
+    with mlflow.start_run() as run:
+        mlflow.log_text("hello", "notes/readme.txt")
+    r = requests.get(f"{server.uri}/get-artifact", params={"run_id": run.info.run_id, "path": "notes/readme.txt"})
+    assert (r.status_code, r.content) == (200, b"hello")
+    name = f"ui-download-{os.getpid()}"
+    client.create_registered_model(name)
+    client.create_model_version(name, f"runs:/{run.info.run_id}/notes", run_id=run.info.run_id)
+    r = requests.get(f"{server.uri}/model-versions/get-artifact", params={"name": name, "version": "1", "path": "readme.txt"})
+    assert (r.status_code, r.content) == (200, b"hello")
+    for params in ({"run_id": run.info.run_id, "path": "../../etc/passwd"}, {"run_id": run.info.run_id}):
+        r = requests.get(f"{server.uri}/get-artifact", params=params)
+        assert (r.status_code, r.json()["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), params
+    r = requests.get(f"{server.uri}/get-artifact", params={"run_id": "0" * 32, "path": "x"})
+    assert (r.status_code, r.json()["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+
+
 def test_planted_symlink_is_never_followed(fresh_server, tmp_path):
     assert requests.put(proxy(fresh_server, "/s/file.txt"), data=b"inside").status_code == 200
     secret = tmp_path / "secret.txt"

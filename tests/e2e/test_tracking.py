@@ -198,6 +198,11 @@ def test_unknown_ids_and_bad_keys(client, experiment):
         with pytest.raises(MlflowException) as e:
             client.log_metric(run_id, bad, 1.0)
         assert error_code(e) == "INVALID_PARAMETER_VALUE", bad
+    # As in MLflow 3.17, an experiment's artifacts may not point the server at another host.
+    for location in ("http://example.com/artifacts", "mlflow-artifacts://elsewhere:5000/x"):
+        with pytest.raises(MlflowException) as e:
+            client.create_experiment(f"elsewhere-{time.time_ns()}", artifact_location=location)
+        assert error_code(e) == "INVALID_PARAMETER_VALUE", location
     # Too-long values are cut to MLflow's limits, as MLflow cuts them, not refused.
     client.log_param(run_id, "big", "v" * 6001)
     client.set_tag(run_id, "long", "t" * 9000)

@@ -117,6 +117,30 @@ impl App {
         Ok(())
     }
 
+    /// The store path of file `rel` under artifact root `root_uri`, for
+    /// MLflow's `get-artifact` endpoints. Refused when the root is not one
+    /// this server stores (an `s3://` experiment, say).
+    pub fn artifact_under(&self, root_uri: &str, rel: &str) -> Result<String> {
+        // A version registered from `runs:/<run>/<path>` keeps that URI as
+        // its location; it names a folder of the run's artifacts.
+        let resolved = match root_uri.strip_prefix("runs:/") {
+            Some(rest) => {
+                let (run_id, path) = rest.trim_start_matches('/').split_once('/').unwrap_or((rest, ""));
+                let base = self.run(run_id)?.info.artifact_uri;
+                format!("{}/{}", base.trim_end_matches('/'), path.trim_matches('/'))
+            }
+            None => root_uri.to_string(),
+        };
+        let root_uri = resolved.trim_end_matches('/');
+        let root = proxied_path(root_uri)
+            .ok_or_else(|| Error::invalid(format!("The artifacts at '{root_uri}' are not stored by this server")))?;
+        let rel = artifact_path(rel)?;
+        if rel.is_empty() {
+            return Err(Error::invalid("Missing value for required parameter 'path'.").into());
+        }
+        Ok(format!("{root}/{rel}"))
+    }
+
     /// A run's artifacts in folder `path` (relative to the run's root).
     pub fn list_run_artifacts(&self, run_id: &str, path: Option<&str>) -> Result<ArtifactListing> {
         let run = self.run(run_id)?;

@@ -130,12 +130,7 @@ impl App {
         v::validate_experiment_name(name)?;
         tags.iter().try_for_each(v::validate_experiment_tag)?;
         if let Some(loc) = artifact_location_override.filter(|l| !l.is_empty()) {
-            if loc.starts_with("runs:") {
-                return Err(Error::invalid(format!("Artifact location cannot be a runs:/ URI. Given: '{loc}'")).into());
-            }
-            if loc.len() > 2048 {
-                return Err(Error::invalid("Artifact location exceeds 2048 characters").into());
-            }
+            v::validate_artifact_location(loc)?;
         }
         let experiment_id = ids::experiment_id_from_random(self.random());
         let location = artifact_location_override

@@ -158,6 +158,32 @@ pub fn validate_experiment_tag(tag: &Tag) -> Result<()> {
     check_length("Experiment tag", &tag.key, &tag.value, MAX_EXPERIMENT_TAG_VAL_LENGTH)
 }
 
+/// An experiment's artifact location, as MLflow checks it: not a `runs:/`
+/// URI, at most 2048 characters, and (since MLflow 3.17) not a URI that
+/// names a host for the server to connect to: `http`, `https`, or
+/// `mlflow-artifacts` with a host.
+pub fn validate_artifact_location(location: &str) -> Result<()> {
+    if location.starts_with("runs:") {
+        return Err(Error::invalid(format!("Artifact location cannot be a runs:/ URI. Given: '{location}'")));
+    }
+    if location.chars().count() > 2048 {
+        return Err(Error::invalid("Artifact location exceeds 2048 characters"));
+    }
+    let Some((scheme, rest)) = location.split_once(':') else { return Ok(()) };
+    let scheme = scheme.to_ascii_lowercase();
+    let names_a_host = match scheme.as_str() {
+        "http" | "https" => true,
+        "mlflow-artifacts" => rest.strip_prefix("//").is_some_and(|after| !after.starts_with('/')),
+        _ => false,
+    };
+    if names_a_host {
+        return Err(Error::invalid(format!(
+            "'artifact_location' cannot use the '{scheme}' scheme: the '{scheme}' scheme addresses a host other than the tracking server's configured artifact storage, so the server would connect to the host named in the URI."
+        )));
+    }
+    Ok(())
+}
+
 pub fn validate_metric(metric: &Metric) -> Result<()> {
     validate_key(KeyKind::Metric, &metric.key)
 }
@@ -226,6 +252,24 @@ pub fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn artifact_locations() {
+        for (location, ok) in [
+            ("s3://bucket/exp", true),
+            ("/data/artifacts", true),
+            ("file:///data/artifacts", true),
+            ("mlflow-artifacts:/exp", true),
+            ("mlflow-artifacts:///exp", true),
+            ("mlflow-artifacts://other:5000/exp", false),
+            ("http://example.com/artifacts", false),
+            ("HTTPS://example.com/a", false),
+            ("runs:/abc/model", false),
+        ] {
+            assert_eq!(validate_artifact_location(location).is_ok(), ok, "{location}");
+        }
+        assert!(validate_artifact_location(&"a".repeat(2049)).is_err());
+    }
 
     #[test]
     fn long_run_values_are_cut_to_their_limit_by_characters() {

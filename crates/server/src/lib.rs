@@ -86,6 +86,9 @@ pub fn router(app: App) -> Router {
             }),
         );
     }
+    router = router
+        .route("/get-artifact", get(artifacts::get_run_artifact))
+        .route("/model-versions/get-artifact", get(artifacts::get_model_version_artifact));
     for prefix in ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"] {
         router = router.route(&format!("{prefix}/artifacts"), get(artifacts::list)).route(
             &format!("{prefix}/artifacts/{{*path}}"),
