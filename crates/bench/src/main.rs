@@ -372,7 +372,12 @@ fn print_table(rows: &[Row]) {
     for r in rows {
         let mlflow = r.mlflow.map_or("-".to_string(), |m| format!("{m:.2} {}", r.unit));
         let ratio = r.mlflow.map_or("-".to_string(), |m| {
-            if r.higher_is_better { format!("{:.1}x", r.almanac / m) } else { format!("{:.1}x faster", m / r.almanac) }
+            let smaller = if r.unit == "MB" { "less" } else { "faster" };
+            if r.higher_is_better {
+                format!("{:.1}x", r.almanac / m)
+            } else {
+                format!("{:.1}x {smaller}", m / r.almanac)
+            }
         });
         println!("| {} | {:.2} {} | {mlflow} | {ratio} | {} |", r.measure, r.almanac, r.unit, r.target);
     }
