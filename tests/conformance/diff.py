@@ -42,6 +42,10 @@ def main(argv):
             if a and b and n not in differ and a.get("msg") != b.get("msg"):
                 print(f"{n}\n  mlflow : {a.get('msg')}\n  almanac: {b.get('msg')}")
     new = [n for n in differ if n not in expected]
+    # A listed step that now matches (or no longer exists) should leave the list.
+    stale = sorted((expected & set(names)) - set(differ))
+    if stale and "--expected" in argv:
+        print("\nlisted as expected but matching now:", " ".join(stale))
     print(f"\n{len(names)} steps, {len(names) - len(differ)} match, {len(differ)} differ ({len(new)} not expected)")
     return 1 if new else 0
 

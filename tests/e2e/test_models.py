@@ -66,7 +66,8 @@ def test_logged_models_found_and_ordered_by_their_metrics(client, experiment):
     data = mlflow.data.from_pandas(pd.DataFrame({"x": [1.0, 2.0], "y": [0, 1]}), name="eval", targets="y")
     names = {}
     with mlflow.start_run():
-        for name, accs in (("weak", [0.3, 0.4]), ("strong", [0.7, 0.9]), ("plain", None)):
+        # "peaked" had the best value once but ends worst; "steady" ends best.
+        for name, accs in (("peaked", [0.95, 0.1]), ("steady", [0.6, 0.8]), ("plain", None)):
             model = mlflow.create_external_model(name=name)
             names[model.model_id] = name
             for step, acc in enumerate(accs or []):
@@ -77,14 +78,15 @@ def test_logged_models_found_and_ordered_by_their_metrics(client, experiment):
         found = mlflow.search_logged_models(experiment_ids=[experiment], output_format="list", **kw)
         return [names[m.model_id] for m in found]
 
-    assert search(filter_string="metrics.acc > 0.8") == ["strong"]
-    assert sorted(search(filter_string="metrics.acc >= 0.3")) == ["strong", "weak"]
-    assert search(filter_string="metrics.`acc` < 0.35 AND name = 'weak'") == ["weak"]
+    assert search(filter_string="metrics.acc > 0.9") == ["peaked"], "any value matches, not only the latest"
+    assert sorted(search(filter_string="metrics.acc >= 0.6")) == ["peaked", "steady"]
+    assert search(filter_string="metrics.`acc` < 0.2 AND name = 'peaked'") == ["peaked"]
     assert search(filter_string="metrics.loss = 0.5") == ["plain"]
+    assert sorted(search(filter_string="metrics.acc IS NULL")) == ["plain"], "IS NULL: no such metric"
     best_first = [{"field_name": "metrics.acc", "ascending": False, "dataset_name": "eval"}]
-    assert search(order_by=best_first) == ["strong", "weak", "plain"], "no value sorts last"
+    assert search(order_by=best_first) == ["steady", "peaked", "plain"], "the latest value sorts; none sorts last"
     on_eval = [{"dataset_name": "eval", "dataset_digest": data.digest}]
-    assert sorted(search(datasets=on_eval)) == ["strong", "weak"]
+    assert sorted(search(datasets=on_eval)) == ["peaked", "steady"]
     assert search(filter_string="metrics.acc > 0.1", datasets=[{"dataset_name": "other"}]) == []
     with pytest.raises(MlflowException) as e:
         search(order_by=[{"field_name": "bogus"}])
@@ -109,9 +111,17 @@ def test_model_version_sources_must_name_their_run(client, experiment, trained):
     client.create_registered_model(name)
     with mlflow.start_run() as run:
         mlflow.sklearn.log_model(trained[2], name="model")
-    for source, run_id in ((f"runs:/{run.info.run_id}/model", None), ("relative/model", run.info.run_id)):
+    other = mlflow.create_external_model(name="elsewhere")
+    run_root = client.get_run(run.info.run_id).info.artifact_uri
+    for source, run_id, model_id in (
+        (f"runs:/{run.info.run_id}/model", None, None),
+        (f"runs:/{run.info.run_id}/model", None, other.model_id),
+        (f"runs:/{run.info.run_id}/%252e%252e/model", run.info.run_id, None),
+        ("relative/model", run.info.run_id, None),
+        (f"{run_root}/model", None, other.model_id),
+    ):
         with pytest.raises(MlflowException) as e:
-            client.create_model_version(name, source, run_id=run_id)
+            client.create_model_version(name, source, run_id=run_id, model_id=model_id)
         assert e.value.error_code == "INVALID_PARAMETER_VALUE", source
     assert client.create_model_version(name, f"runs:/{run.info.run_id}/model", run_id=run.info.run_id).version == "1"
     assert client.search_registered_models(max_results=0) == []

@@ -125,7 +125,8 @@ impl App {
         // its location; it names a folder of the run's artifacts.
         let resolved = match root_uri.strip_prefix("runs:/") {
             Some(rest) => {
-                let (run_id, path) = rest.trim_start_matches('/').split_once('/').unwrap_or((rest, ""));
+                let rest = rest.trim_start_matches('/');
+                let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
                 let base = self.run(run_id)?.info.artifact_uri;
                 format!("{}/{}", base.trim_end_matches('/'), path.trim_matches('/'))
             }

@@ -229,71 +229,26 @@ impl App {
                 ))
                 .into());
             }
-        } else if req.source.split('/').any(|s| s == "..") || req.source.contains("%00") {
-            return Err(Error::invalid(format!(
-                "Invalid model version source: '{}'. If supplying a source as an absolute path, an absolute path must be provided without relative path references present. Please provide an absolute path.",
-                req.source
-            ))
-            .into());
-        } else if req.source.starts_with("models:/m-") && model_id.is_none() {
-            return Err(Error::invalid(format!(
-                "Invalid model version source: '{}'. The model_id request parameter must identify the resource that contains the source.",
-                req.source
-            ))
-            .into());
-        } else if is_local_source(&req.source) {
-            return Err(Error::invalid(format!(
-                "Invalid model version source: '{}'. To use a local path as a model version source, the run_id request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the run_id.",
-                req.source
-            ))
-            .into());
-        } else if let Some(rest) = req.source.strip_prefix("runs:/")
-            && model_id.is_none()
-            && run_id.as_deref() != rest.trim_start_matches('/').split('/').next()
-        {
-            return Err(Error::invalid(format!(
-                "Invalid model version source: '{}'. The run_id request parameter must identify the resource that contains the source.",
-                req.source
-            ))
-            .into());
-        } else if req.source.starts_with("mlflow-artifacts:") && model_id.is_none() {
-            let contained = match &run_id {
-                Some(r) => {
-                    let root = self.run(r)?.info.artifact_uri;
-                    req.source == root || req.source.starts_with(&format!("{}/", root.trim_end_matches('/')))
-                }
-                None => false,
-            };
-            if !contained {
-                return Err(Error::invalid(format!(
-                    "Invalid model version source: '{}'. The run_id request parameter must identify the resource that contains the source.",
-                    req.source
-                ))
-                .into());
-            }
-        } else if let Some(id) =
-            req.source.strip_prefix("models:/m-").map(|rest| format!("m-{}", rest.trim_end_matches('/')))
-        {
-            let logged = self.logged_model(&id, false)?;
-            if model_id.as_deref().is_some_and(|m| m != id) {
-                return Err(Error::invalid(format!(
-                    "Invalid model version source: '{}'. The model_id request parameter must identify the resource that contains the source.",
-                    req.source
-                ))
-                .into());
-            }
-            storage_location = logged.artifact_location.clone();
-            run_id = run_id.or(logged.source_run_id.clone());
-            model_id = Some(id);
-        } else if let Some(rest) = req.source.strip_prefix("models:/") {
-            // models:/<name>/<version>: the new version shares that one's files.
-            if let Some((src_name, src_version)) = rest.rsplit_once('/')
-                && let Ok(v) = src_version.parse::<i64>()
+        } else {
+            self.check_version_source(&req.source, run_id.as_deref(), model_id.as_deref())?;
+            // Where the files are: a logged model's folder, or another version's.
+            if let Some(id) =
+                req.source.strip_prefix("models:/m-").map(|rest| format!("m-{}", rest.trim_end_matches('/')))
             {
-                let src = self.model_version(src_name, v)?;
-                storage_location = src.storage_location;
-                run_id = run_id.or(src.run_id);
-                model_id = model_id.or(src.model_id);
+                let logged = self.logged_model(&id, false)?;
+                storage_location = logged.artifact_location.clone();
+                run_id = run_id.or(logged.source_run_id.clone());
+                model_id = Some(id);
+            } else if let Some(rest) = req.source.strip_prefix("models:/") {
+                // models:/<name>/<version>: the new version shares that one's files.
+                if let Some((src_name, src_version)) = rest.rsplit_once('/')
+                    && let Ok(v) = src_version.parse::<i64>()
+                {
+                    let src = self.model_version(src_name, v)?;
+                    storage_location = src.storage_location;
+                    run_id = run_id.or(src.run_id);
+                    model_id = model_id.or(src.model_id);
+                }
             }
         }
         let version = self.store().max_version(&req.name, true)?.unwrap_or(0) + 1;
@@ -390,6 +345,60 @@ impl App {
             Op::DeleteModelVersionTag { name: name.into(), version, key: key.into(), version_op: None },
         )?;
         Ok(())
+    }
+
+    /// MLflow 3.17's checks on where a new version's files come from
+    /// (`_validate_source_run` and `_validate_source_model` in its handlers):
+    /// the request's run, or its logged model when it names one, must hold
+    /// the source, and no source may climb out of a folder or name a path on
+    /// the server's disk.
+    fn check_version_source(&self, source: &str, run_id: Option<&str>, model_id: Option<&str>) -> Result<()> {
+        let owner = if model_id.is_some() { "model_id" } else { "run_id" };
+        let refuse = |why: String| -> Result<()> {
+            Err(Error::invalid(format!("Invalid model version source: '{source}'. {why}")).into())
+        };
+        let not_held =
+            || refuse(format!("The {owner} request parameter must identify the resource that contains the source."));
+        if is_local_source(source) {
+            return refuse(format!(
+                "To use a local path as a model version source, the {owner} request parameter has to be specified and the local path has to be contained within the artifact directory of the run specified by the {owner}."
+            ));
+        }
+        // Decoded until it no longer changes, as MLflow does, so an escaped `..` is caught too.
+        let mut decoded = source.to_string();
+        loop {
+            let next = almanac_core::validation::percent_decode(&decoded);
+            if next == decoded {
+                break;
+            }
+            decoded = next;
+        }
+        if decoded.contains('\0') || decoded.split('/').any(|s| s == "..") {
+            return refuse("If supplying a source as an absolute path, an absolute path must be provided without relative path references present. Please provide an absolute path.".into());
+        }
+        let (scheme, rest) = source.split_once(':').unwrap_or(("", source));
+        let host = rest.strip_prefix("//").map(|after| after.split('/').next().unwrap_or_default());
+        let first = rest.trim_start_matches('/').split('/').next().filter(|s| !s.is_empty());
+        match scheme {
+            "runs" | "models" if host.is_some_and(|h| !h.is_empty()) => not_held(),
+            "runs" if model_id.is_none() && run_id.is_some() && run_id == first => Ok(()),
+            "runs" => not_held(),
+            // `models:/m-<id>` names a logged model; `models:/<name>/<version>` a version.
+            "models" => match first.filter(|id| id.starts_with("m-") && rest.trim_matches('/') == *id) {
+                Some(id) if model_id != Some(id) => not_held(),
+                _ => Ok(()),
+            },
+            "mlflow-artifacts" => {
+                let root = match (model_id, run_id) {
+                    (Some(m), _) => self.logged_model(m, false)?.artifact_location,
+                    (None, Some(r)) => self.run(r)?.info.artifact_uri,
+                    (None, None) => return not_held(),
+                };
+                let root = root.trim_end_matches('/');
+                if source == root || source.starts_with(&format!("{root}/")) { Ok(()) } else { not_held() }
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Where a version's files can be downloaded from.

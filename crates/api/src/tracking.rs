@@ -355,20 +355,20 @@ impl App {
                         Error::invalid(format!("Missing value for required parameter 'dataset.{what}'.")).into()
                     );
                 }
-                if value.len() > limit {
+                if value.chars().count() > limit {
                     return Err(Error::invalid(format!("Dataset {what} exceeds the maximum length of {limit}")).into());
                 }
             }
             for (what, value, limit) in [("schema", &ds.schema, 1_048_575usize), ("profile", &ds.profile, 16_777_215)] {
-                if value.as_ref().is_some_and(|v| v.len() > limit) {
+                if value.as_ref().is_some_and(|v| v.chars().count() > limit) {
                     return Err(Error::invalid(format!("Dataset {what} exceeds the maximum length of {limit}")).into());
                 }
             }
             for tag in &d.tags {
-                if tag.key.len() > 255 {
+                if tag.key.chars().count() > 255 {
                     return Err(Error::invalid("InputTag key exceeds the maximum length of 255").into());
                 }
-                if tag.value.len() > 500 {
+                if tag.value.chars().count() > 500 {
                     return Err(Error::invalid("InputTag value exceeds the maximum length of 500").into());
                 }
             }

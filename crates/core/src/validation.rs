@@ -159,10 +159,12 @@ pub fn validate_experiment_tag(tag: &Tag) -> Result<()> {
 }
 
 /// An experiment's artifact location, as MLflow checks it: not a `runs:/`
-/// URI, at most 2048 characters, and (since MLflow 3.17) not a URI that
-/// names a host for the server to connect to: `http`, `https`, or
-/// `mlflow-artifacts` with a host.
+/// URI, at most 2048 characters, and (since MLflow 3.17,
+/// `store/artifact/host_policy.py`) not a scheme that makes the server
+/// connect to a host the URI names: `http`, `https`, `ftp`, `sftp`, `hdfs`,
+/// `viewfs`, `r2`, `b2`, `abfss`, or `mlflow-artifacts` with a host.
 pub fn validate_artifact_location(location: &str) -> Result<()> {
+    let location = location.trim_start();
     if location.starts_with("runs:") {
         return Err(Error::invalid(format!("Artifact location cannot be a runs:/ URI. Given: '{location}'")));
     }
@@ -172,7 +174,7 @@ pub fn validate_artifact_location(location: &str) -> Result<()> {
     let Some((scheme, rest)) = location.split_once(':') else { return Ok(()) };
     let scheme = scheme.to_ascii_lowercase();
     let names_a_host = match scheme.as_str() {
-        "http" | "https" => true,
+        "http" | "https" | "ftp" | "sftp" | "hdfs" | "viewfs" | "r2" | "b2" | "abfss" => true,
         "mlflow-artifacts" => rest.strip_prefix("//").is_some_and(|after| !after.starts_with('/')),
         _ => false,
     };
@@ -264,6 +266,8 @@ mod tests {
             ("mlflow-artifacts://other:5000/exp", false),
             ("http://example.com/artifacts", false),
             ("HTTPS://example.com/a", false),
+            (" http://example.com/a", false),
+            ("ftp:///data", false),
             ("runs:/abc/model", false),
         ] {
             assert_eq!(validate_artifact_location(location).is_ok(), ok, "{location}");

@@ -93,7 +93,6 @@ pub fn trace_info_json(t: &TraceInfo, experiment_id: &str) -> Value {
 }
 
 impl MlflowServer {
-    /// The ids of an experiment's traces on the server.
     /// The experiment's traces on the server: id → where their spans go
     /// (`mlflow.artifactLocation`), so export can tell which still lack them.
     pub fn trace_locations(&self, experiment_id: &str) -> Result<HashMap<String, Option<String>>> {
@@ -314,7 +313,6 @@ impl MlflowServer {
         Ok(out)
     }
 
-    /// Streams `file` to `rel` under an `mlflow-artifacts:/` root.
     /// Whether the file `name` lies directly under the artifact root `root_uri`.
     pub fn has_artifact(&self, root_uri: &str, name: &str) -> Result<bool> {
         let root = proxied(root_uri, &self.api.base)?;
@@ -325,6 +323,7 @@ impl MlflowServer {
         Ok(files.iter().any(|f| text(f, "path").as_deref() == Some(name) && f["is_dir"] != Value::Bool(true)))
     }
 
+    /// Streams `file` to `rel` under an `mlflow-artifacts:/` root.
     pub fn upload(&self, root_uri: &str, rel: &str, file: std::fs::File) -> Result<()> {
         let root = proxied(root_uri, &self.api.base)?;
         let url = format!("{}/api/2.0/mlflow-artifacts/artifacts/{root}/{rel}", self.api.base);

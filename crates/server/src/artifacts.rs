@@ -98,35 +98,34 @@ pub async fn download(State(app): State<App>, Path(path): Path<String>) -> Respo
 /// MLflow's UI downloads: `GET /get-artifact?run_id=R&path=P` and
 /// `GET /model-versions/get-artifact?name=N&version=V&path=P`, one file each.
 pub async fn get_run_artifact(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
-    let located = {
-        let app = app.clone();
-        tokio::task::spawn_blocking(move || {
-            let input = Input::from_query(query.as_deref().unwrap_or(""));
-            let run = app.run(&input.run_id()?)?;
-            app.artifact_under(&run.info.artifact_uri, &input.req_str("path")?)
-        })
-        .await
-    };
-    match located {
-        Ok(Ok(path)) => download(State(app), Path(path)).await,
-        Ok(Err(e)) => api_error(e),
-        Err(e) => api_error(ApiError { code: ErrorCode::InternalError, message: e.to_string() }),
-    }
+    download_located(app, query, |app, input| {
+        let run = app.run(&input.run_id()?)?;
+        app.artifact_under(&run.info.artifact_uri, &input.req_str("path")?)
+    })
+    .await
 }
 
 pub async fn get_model_version_artifact(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
+    download_located(app, query, |app, input| {
+        let version = input.req_str("version")?;
+        let version = version
+            .parse::<i64>()
+            .map_err(|_| almanac_core::Error::invalid(format!("Model version must be an integer, got '{version}'")))?;
+        let root = app.model_version_download_uri(&input.req_str("name")?, version)?;
+        app.artifact_under(&root, &input.req_str("path")?)
+    })
+    .await
+}
+
+/// Streams the file `locate` finds from the query's parameters.
+async fn download_located(
+    app: App,
+    query: Option<String>,
+    locate: impl FnOnce(&App, &Input) -> Result<String, ApiError> + Send + 'static,
+) -> Response {
     let located = {
         let app = app.clone();
-        tokio::task::spawn_blocking(move || {
-            let input = Input::from_query(query.as_deref().unwrap_or(""));
-            let version = input.req_str("version")?;
-            let version = version.parse::<i64>().map_err(|_| {
-                almanac_core::Error::invalid(format!("Model version must be an integer, got '{version}'"))
-            })?;
-            let root = app.model_version_download_uri(&input.req_str("name")?, version)?;
-            app.artifact_under(&root, &input.req_str("path")?)
-        })
-        .await
+        tokio::task::spawn_blocking(move || locate(&app, &Input::from_query(query.as_deref().unwrap_or("")))).await
     };
     match located {
         Ok(Ok(path)) => download(State(app), Path(path)).await,

@@ -77,15 +77,22 @@ pub(crate) fn compare(column: &str, op: CompareOp, value: &Literal, sql: &mut Sq
 pub(crate) fn keyed(table: &str, owner: &str, outer: &str, name: &str, c: &Comparison, sql: &mut Sql) -> String {
     let key = sql.bind(name.to_string());
     let lookup = format!("SELECT 1 FROM {table} k WHERE k.{owner} = {outer} AND k.key = {key}");
-    match c.op {
-        CompareOp::IsNull => format!("NOT EXISTS ({lookup})"),
-        CompareOp::IsNotNull => format!("EXISTS ({lookup})"),
-        // NaN is stored as NULL with is_nan set; it is "not equal" to every number.
-        CompareOp::Ne if table == "latest_metrics" => {
+    // NaN is stored as NULL with is_nan set; it is "not equal" to every number.
+    let nan = (table == "latest_metrics").then_some("k.is_nan = 1");
+    keyed_lookup(&lookup, nan, c, sql)
+}
+
+/// `keyed` over any lookup of rows `k` with a `value` column; `nan` tells a
+/// stored NaN, which `!=` counts as unequal to every number.
+fn keyed_lookup(lookup: &str, nan: Option<&str>, c: &Comparison, sql: &mut Sql) -> String {
+    match (c.op, nan) {
+        (CompareOp::IsNull, _) => format!("NOT EXISTS ({lookup})"),
+        (CompareOp::IsNotNull, _) => format!("EXISTS ({lookup})"),
+        (CompareOp::Ne, Some(nan)) => {
             let cond = compare("k.value", CompareOp::Ne, &c.value, sql);
-            format!("EXISTS ({lookup} AND ({cond} OR k.is_nan = 1))")
+            format!("EXISTS ({lookup} AND ({cond} OR {nan}))")
         }
-        op => format!("EXISTS ({lookup} AND {})", compare("k.value", op, &c.value, sql)),
+        (op, _) => format!("EXISTS ({lookup} AND {})", compare("k.value", op, &c.value, sql)),
     }
 }
 
@@ -383,10 +390,12 @@ fn model_filter(f: &Filter, datasets: &[crate::read::DatasetFilter], sql: &mut S
             // metric (on the given datasets) does.
             Key::Metric(name) => {
                 let key = sql.bind(name.clone());
-                let value = compare("value", c.op, &c.value, sql);
                 let on =
                     if datasets.is_empty() { String::new() } else { format!(" AND {}", on_datasets(datasets, sql)) };
-                format!("m.model_id IN (SELECT model_id FROM logged_model_metrics WHERE key = {key} AND {value}{on})")
+                let lookup =
+                    format!("SELECT 1 FROM logged_model_metrics k WHERE k.model_id = m.model_id AND k.key = {key}{on}");
+                // A model's NaN values are stored as NULL.
+                keyed_lookup(&lookup, Some("k.value IS NULL"), c, sql)
             }
             Key::Attribute(a) => {
                 let column = match a {
