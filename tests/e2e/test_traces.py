@@ -34,10 +34,14 @@ def test_traces_round_trip_with_spans_tags_and_deletes(server):
     exp_id = log_traces(server.uri, "tracing", 3)
     traces = mlflow.search_traces(locations=[exp_id], return_type="list")
     assert len(traces) == 3
-    newest = traces[0]
+    # Newest first; traces logged within one millisecond tie, so the last
+    # one asked is found by its question, not by its place.
+    times = [t.info.request_time for t in traces]
+    assert times == sorted(times, reverse=True)
+    newest = next(t for t in traces if "question 2" in t.info.request_preview)
+    assert newest.info.request_time == times[0]
     assert newest.info.state == "OK"
     assert newest.info.experiment_id == exp_id
-    assert "question 2" in newest.info.request_preview
     names = sorted(s.name for s in newest.data.spans)
     assert names == ["add", "agent", "retrieve"], names
     root = next(s for s in newest.data.spans if s.parent_id is None)
@@ -81,7 +85,8 @@ def test_traces_round_trip_with_spans_tags_and_deletes(server):
     assert client.delete_traces(exp_id, max_timestamp_millis=2**62, max_traces=1) == 1
     left = mlflow.search_traces(locations=[exp_id], return_type="list")
     # The oldest of the two left went; a tie in time goes by id.
-    survivor = max(traces[1:], key=lambda t: (t.info.request_time, t.info.trace_id))
+    others = [t for t in traces if t.info.trace_id != newest.info.trace_id]
+    survivor = max(others, key=lambda t: (t.info.request_time, t.info.trace_id))
     assert [t.info.trace_id for t in left] == [survivor.info.trace_id]
 
 
