@@ -123,10 +123,8 @@ impl App {
     pub fn artifact_under(&self, root_uri: &str, rel: &str) -> Result<String> {
         // A version registered from `runs:/<run>/<path>` keeps that URI as
         // its location; it names a folder of the run's artifacts.
-        let resolved = match root_uri.strip_prefix("runs:/") {
-            Some(rest) => {
-                let rest = rest.trim_start_matches('/');
-                let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let resolved = match almanac_core::validation::runs_uri(root_uri) {
+            Some((run_id, path)) => {
                 let base = self.run(run_id)?.info.artifact_uri;
                 format!("{}/{}", base.trim_end_matches('/'), path.trim_matches('/'))
             }

@@ -391,7 +391,7 @@ impl App {
                     continue;
                 }
                 // Point the source at the server's copies of our runs and models.
-                let (source, model_id) = match v.source.strip_prefix("runs:/").and_then(|r| r.split_once('/')) {
+                let (source, model_id) = match almanac_core::validation::runs_uri(&v.source) {
                     Some((run, path)) if run_ids.contains_key(run) => (format!("runs:/{}/{path}", run_ids[run]), None),
                     _ => match v.model_id.as_ref().and_then(|m| model_ids.get(m)) {
                         Some(id) => (format!("models:/{id}"), Some(id.as_str())),

@@ -158,6 +158,13 @@ pub fn validate_experiment_tag(tag: &Tag) -> Result<()> {
     check_length("Experiment tag", &tag.key, &tag.value, MAX_EXPERIMENT_TAG_VAL_LENGTH)
 }
 
+/// `runs:/<run id>/<path>` as (run id, path); the path may be empty.
+pub fn runs_uri(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("runs:/")?.trim_start_matches('/');
+    let (run_id, path) = rest.split_once('/').unwrap_or((rest, ""));
+    (!run_id.is_empty()).then_some((run_id, path))
+}
+
 /// An experiment's artifact location, as MLflow checks it: not a `runs:/`
 /// URI, at most 2048 characters, and (since MLflow 3.17,
 /// `store/artifact/host_policy.py`) not a scheme that makes the server
@@ -254,6 +261,14 @@ pub fn validate_batch(metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_uris() {
+        assert_eq!(runs_uri("runs:/abc/model/x"), Some(("abc", "model/x")));
+        assert_eq!(runs_uri("runs:///abc"), Some(("abc", "")));
+        assert_eq!(runs_uri("runs:/"), None);
+        assert_eq!(runs_uri("models:/m-1"), None);
+    }
 
     #[test]
     fn artifact_locations() {
