@@ -266,3 +266,111 @@ def test_the_wrong_kind_of_source_fails_fast_and_clearly(tmp_path):
         r = import_into(tmp_path / "store", arg)
         assert r.returncode != 0 and message in r.stderr, (arg, r.stderr)
         assert "panicked" not in r.stderr
+
+
+@pytest.fixture(scope="module", params=["file", "sqlite", "server"])
+def tidied(request):
+    """A source whose user has deleted things (see mlflow_deleted_history.py)."""
+    root = Path(tempfile.mkdtemp(prefix=f"mlflow-tidied-{request.param}-"))
+    proc = None
+    if request.param == "server":
+        proc, uri = start_mlflow_server(root)
+        arg, artifact_root = uri, ""
+    else:
+        uri = f"file://{root}/mlruns" if request.param == "file" else f"sqlite:///{root}/mlflow.db"
+        arg = str(root / "mlruns") if request.param == "file" else uri
+        artifact_root = str(root / "artifacts")
+    out = subprocess.run([sys.executable, str(HERE / "mlflow_deleted_history.py"), uri, artifact_root],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    made = json.loads(out.stdout.strip().splitlines()[-1])
+    yield {"kind": request.param, "uri": uri, "arg": arg, "made": made}
+    if proc:
+        proc.terminate()
+        proc.wait(timeout=30)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_deleted_experiment_comes_in_deleted_with_its_runs_models_and_traces(tidied, tmp_path):
+    made, store = tidied["made"], tmp_path / "store"
+    first = import_into(store, tidied["arg"])
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "must be in the 'active' state" not in first.stdout + first.stderr
+    source = MlflowClient(tidied["uri"])
+    # What MLflow itself answers for each run is what Almanac must answer.
+    expected = {rid: source.get_run(rid).info.lifecycle_stage for rid in (made["kept"], made["dropped"])}
+    assert expected[made["dropped"]] == "deleted"
+
+    server = Server(store).start()
+    try:
+        client = MlflowClient(server.uri)
+        archive = client.get_experiment_by_name("archive")
+        assert archive.lifecycle_stage == "deleted"
+        for rid, stage in expected.items():
+            run = client.get_run(rid)
+            assert run.info.lifecycle_stage == stage, rid
+            assert run.data.params == {"lr": "0.01"}
+            assert [m.value for m in client.get_metric_history(rid, "loss")] == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+        with tempfile.TemporaryDirectory() as d:
+            notes = client.download_artifacts(made["kept"], "notes.txt", d)
+            assert Path(notes).read_text() == "notes of kept"
+        assert client.get_logged_model(made["model_id"]).name == "archived-model"
+        mlflow.set_tracking_uri(server.uri)
+        assert client.get_trace(made["traces"][0]).info.trace_id == made["traces"][0]
+        # A deleted version stays deleted; the others keep their numbers.
+        versions = sorted(v.version for v in client.search_model_versions("name='retired'"))
+        assert [str(v) for v in versions] == made["versions"]
+        if "orphan" in made:
+            orphan = client.get_run(made["orphan"])
+            assert orphan.data.metrics == {"acc": 0.75}
+            assert client.get_experiment(orphan.info.experiment_id).name.startswith("Runs of missing experiment")
+
+        # Restorable afterwards, runs and all.
+        client.restore_experiment(archive.experiment_id)
+        assert client.get_experiment_by_name("archive").lifecycle_stage == "active"
+        assert client.get_run(made["kept"]).info.lifecycle_stage == "active"
+        client.delete_experiment(archive.experiment_id)
+    finally:
+        server.stop()
+
+    # Again: nothing new, nothing written.
+    before = journal_size(store)
+    again = import_into(store, tidied["arg"])
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 new, 0 updated" in again.stdout, again.stdout
+    assert journal_size(store) == before
+
+    # A bundle carries the deleted experiment and its runs to another store.
+    bundle = tmp_path / "all.almanac"
+    made_bundle = subprocess.run([almanac_bin(), "--store", str(store), "bundle", "create", str(bundle)],
+                                 capture_output=True, text=True, timeout=300)
+    assert made_bundle.returncode == 0, made_bundle.stderr
+    other = tmp_path / "other"
+    applied = subprocess.run([almanac_bin(), "--store", str(other), "bundle", "apply", str(bundle)],
+                             capture_output=True, text=True, timeout=300)
+    assert applied.returncode == 0, applied.stderr
+    server = Server(other).start()
+    try:
+        client = MlflowClient(server.uri)
+        assert client.get_experiment_by_name("archive").lifecycle_stage == "deleted"
+        for rid in expected:
+            assert client.get_run(rid).data.params == {"lr": "0.01"}
+    finally:
+        server.stop()
+
+
+def test_a_run_deleted_at_the_source_after_an_import_is_deleted_by_the_next(tmp_path):
+    root = tmp_path / "src"
+    made = make_history(f"sqlite:///{root}/mlflow.db", root / "artifacts")
+    uri, store = f"sqlite:///{root}/mlflow.db", tmp_path / "store"
+    assert import_into(store, uri).returncode == 0
+    victim = made["runs"][0]
+    MlflowClient(uri).delete_run(victim)
+    again = import_into(store, uri)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 updated" in again.stdout, again.stdout
+    server = Server(store).start()
+    try:
+        assert MlflowClient(server.uri).get_run(victim).info.lifecycle_stage == "deleted"
+    finally:
+        server.stop()

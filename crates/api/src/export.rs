@@ -86,21 +86,35 @@ impl App {
         let mut run_ids: HashMap<String, String> = HashMap::new();
         let mut model_ids: HashMap<String, String> = HashMap::new();
         for (e, mut runs) in chosen.iter().zip(runs_by_experiment) {
-            let dest = match target.experiment_by_name(&e.name).map_err(remote_error)? {
-                Some((id, have)) => {
-                    for tag in &e.tags {
-                        if have.get(&tag.key) != Some(&tag.value) {
-                            target.set_experiment_tag(&id, tag).map_err(remote_error)?;
-                        }
-                    }
-                    id
-                }
+            let deleted_here = e.lifecycle_stage == LifecycleStage::Deleted;
+            let (dest, deleted_there) = match target.experiment_by_name(&e.name).map_err(remote_error)? {
+                Some(remote) => (remote.id, remote.deleted),
                 None => {
                     summary.experiments_created += 1;
-                    target.create_experiment(&e.name, &e.tags).map_err(remote_error)?
+                    (target.create_experiment(&e.name, &e.tags).map_err(remote_error)?, false)
                 }
             };
             let mut exported = target.exported_runs(&dest).map_err(remote_error)?;
+            // Deleted on both sides, with every run already there: nothing
+            // can have changed, since a deleted experiment's runs take no
+            // edits here.
+            if deleted_here && deleted_there && runs.iter().all(|r| exported.contains_key(&r.info.run_id)) {
+                summary.runs_unchanged += runs.len();
+                runs.iter().for_each(|_| progress(ExportEvent::RunDone));
+                continue;
+            }
+            // MLflow takes nothing into a deleted experiment: restore it
+            // (which restores its runs), send, and delete it again below.
+            if deleted_there {
+                target.set_experiment_deleted(&dest, false).map_err(remote_error)?;
+                exported = target.exported_runs(&dest).map_err(remote_error)?;
+            }
+            let have = target.experiment_by_name(&e.name).map_err(remote_error)?.map(|r| r.tags).unwrap_or_default();
+            for tag in &e.tags {
+                if have.get(&tag.key) != Some(&tag.value) {
+                    target.set_experiment_tag(&dest, tag).map_err(remote_error)?;
+                }
+            }
             // Parents first, so a child's parent tag can name the parent's new id.
             runs.sort_by_key(|r| r.tags.iter().any(|t| t.key == tags::PARENT_RUN_ID));
             for run in &runs {
@@ -121,6 +135,9 @@ impl App {
             }
             self.export_logged_models(target, &e.experiment_id, &dest, &run_ids, &mut model_ids, &mut summary)?;
             self.export_traces(target, &e.experiment_id, &dest, &mut summary)?;
+            if deleted_here {
+                target.set_experiment_deleted(&dest, true).map_err(remote_error)?;
+            }
         }
 
         progress(ExportEvent::Registry);

@@ -191,13 +191,14 @@ impl App {
         // Logged models' storage, for registry versions that point at them.
         let mut model_locations: HashMap<String, String> = HashMap::new();
         for (experiment, run_ids) in chosen.iter().zip(runs_by_experiment) {
-            let target = match self.import_experiment(experiment, &origin, options.dry_run, &mut summary) {
+            let placed = match self.import_experiment(experiment, &origin, options.dry_run, &mut summary) {
                 Ok(t) => t,
                 Err(e) => {
                     summary.problems.push(format!("experiment {} ({}): {}", experiment.id, experiment.name, e.message));
                     continue;
                 }
             };
+            let target = placed.id.clone();
             // Logged models first: runs name them as outputs.
             let mut model_metrics: HashMap<String, Vec<Metric>> = HashMap::new();
             for model in source.logged_models(&experiment.id).map_err(source_error)? {
@@ -219,7 +220,7 @@ impl App {
             for run_id in run_ids {
                 let outcome = source.run(&experiment.id, &run_id).map_err(|e| e.to_string()).and_then(|run| {
                     let linked = model_metrics.remove(&run_id).unwrap_or_default();
-                    self.import_run(&run, &target, linked, &origin, options.dry_run, &mut summary)
+                    self.import_run(&run, &placed, linked, &origin, options.dry_run, &mut summary)
                         .map_err(|e| format!("run {run_id}: {}", e.message))
                 });
                 if let Err(problem) = outcome {
@@ -263,24 +264,31 @@ impl App {
 
     /// The store's experiment for a source experiment: the default one, one
     /// of the same name, or a new one. Records the source id as an alias.
+    /// Gives it the source's lifecycle before its content comes in, so a
+    /// deleted experiment's runs, models and traces arrive each in the state
+    /// the source holds it (an active run inside a deleted experiment stays
+    /// active, as MLflow's file store keeps it).
     fn import_experiment(
         &self,
         e: &SourceExperiment,
         origin: &str,
         dry_run: bool,
         summary: &mut ImportSummary,
-    ) -> Result<String> {
+    ) -> Result<PlacedExperiment> {
         let mut ops = Vec::new();
         let mut marks = Marks::new(self, origin);
-        let target = if e.id == "0" && e.name == "Default" {
+        let lifecycle_field = format!("experiment {}\tlifecycle", e.id);
+        let (target, ends) = if e.id == "0" && e.name == "Default" {
             summary.experiments_matched += 1;
-            "0".to_string()
+            let here = self.store().experiment("0")?.lifecycle_stage;
+            ("0".to_string(), self.settled_lifecycle(&mut marks, &lifecycle_field, e.lifecycle, here)?)
         } else if let Some(existing) = self.store().experiment_by_name(&e.name)? {
             summary.experiments_matched += 1;
             for tag in marks.tags(&format!("experiment {}", e.id), &e.tags, &existing.tags)? {
                 ops.push(Op::SetExperimentTag { experiment_id: existing.experiment_id.clone(), tag });
             }
-            existing.experiment_id
+            let ends = self.settled_lifecycle(&mut marks, &lifecycle_field, e.lifecycle, existing.lifecycle_stage)?;
+            (existing.experiment_id, ends)
         } else {
             summary.experiments_created += 1;
             let id = ids::experiment_id_from_random(self.random());
@@ -292,21 +300,46 @@ impl App {
                 tags: e.tags.clone(),
             });
             marks.tags(&format!("experiment {}", e.id), &e.tags, &[])?;
-            if e.lifecycle == LifecycleStage::Deleted {
-                ops.push(Op::SetExperimentLifecycle { experiment_id: id.clone(), stage: LifecycleStage::Deleted });
-            }
-            id
+            marks.wants(lifecycle_field, e.lifecycle.as_str(), Some(e.lifecycle.as_str()))?;
+            (id, e.lifecycle)
         };
+        let here = match self.store().experiment(&target) {
+            Ok(here) => here.lifecycle_stage,
+            Err(_) => LifecycleStage::Active,
+        };
+        let lifecycle_changed = here != ends;
+        if lifecycle_changed {
+            ops.push(Op::SetExperimentLifecycle { experiment_id: target.clone(), stage: ends });
+        }
         // The old id becomes an alias unless it already names an experiment
         // here (this one, through an earlier import, or another of its own).
         if e.id != target && self.store().experiment(&e.id).is_err() {
             ops.push(Op::AliasExperiment { alias: e.id.clone(), experiment_id: target.clone() });
         }
         if !dry_run && !ops.is_empty() {
-            self.store().write_all(&self.ctx(), ops)?;
+            self.store().write_imported(&self.ctx(), ops)?;
         }
         marks.commit(dry_run)?;
-        Ok(target)
+        Ok(PlacedExperiment { id: target, lifecycle_changed })
+    }
+
+    /// The lifecycle an experiment already here ends the import in: the
+    /// source's, if the source changed it since the last import; otherwise
+    /// the one here. The first import that meets an experiment already here
+    /// (matched by name) leaves its state alone.
+    fn settled_lifecycle(
+        &self,
+        marks: &mut Marks,
+        field: &str,
+        source: LifecycleStage,
+        here: LifecycleStage,
+    ) -> Result<LifecycleStage> {
+        let first_meeting = self.store().import_mark(marks.source, field)?.is_none();
+        if first_meeting {
+            marks.wants(field.to_string(), source.as_str(), Some(source.as_str()))?;
+            return Ok(here);
+        }
+        Ok(if marks.wants(field.to_string(), source.as_str(), Some(here.as_str()))? { source } else { here })
     }
 
     /// Imports a logged model if the store lacks it. Returns its artifact
@@ -343,7 +376,7 @@ impl App {
         }
         summary.logged_models_created += 1;
         if !dry_run {
-            self.store().write_all(&self.ctx(), ops)?;
+            self.store().write_imported(&self.ctx(), ops)?;
         }
         Ok((location, true))
     }
@@ -383,7 +416,7 @@ impl App {
                 size: blob.size,
             });
         }
-        self.store().write_all(&self.ctx(), ops)?;
+        self.store().write_imported(&self.ctx(), ops)?;
         Ok(())
     }
 
@@ -422,12 +455,13 @@ impl App {
     fn import_run(
         &self,
         run: &SourceRun,
-        experiment_id: &str,
+        placed: &PlacedExperiment,
         model_metrics: Vec<Metric>,
         origin: &str,
         dry_run: bool,
         summary: &mut ImportSummary,
     ) -> Result<()> {
+        let experiment_id = placed.id.as_str();
         let mut marks = Marks::new(self, origin);
         let entity = format!("run {}", run.run_id);
         // Older stores keep the name only in the `mlflow.runName` tag.
@@ -545,7 +579,12 @@ impl App {
             ops.extend(self.stage_artifacts(dir, &root, dry_run, summary)?);
         }
         let stage = existing.as_ref().map_or(LifecycleStage::Active, |e| e.info.lifecycle_stage);
-        if marks.wants(format!("{entity}\tlifecycle"), run.lifecycle.as_str(), Some(stage.as_str()))? {
+        // Changing the experiment's lifecycle just now took all its runs
+        // along; each run is put back in the state the source holds it.
+        let moved_by_experiment = placed.lifecycle_changed && existing.is_some() && run.lifecycle != stage;
+        if marks.wants(format!("{entity}\tlifecycle"), run.lifecycle.as_str(), Some(stage.as_str()))?
+            || moved_by_experiment
+        {
             ops.push(Op::SetRunLifecycle { run_id: run.run_id.clone(), stage: run.lifecycle });
         }
         match (&existing, ops.is_empty()) {
@@ -554,7 +593,7 @@ impl App {
             (Some(_), false) => summary.runs_updated += 1,
         }
         if !dry_run && !ops.is_empty() {
-            self.store().write_all(&self.ctx(), ops)?;
+            self.store().write_imported(&self.ctx(), ops)?;
         }
         marks.commit(dry_run)
     }
@@ -651,6 +690,15 @@ impl App {
         }
         marks.commit(dry_run)
     }
+}
+
+/// Where a source experiment landed.
+struct PlacedExperiment {
+    /// The experiment's id in this store.
+    id: String,
+    /// The import deleted or restored it (the source had), which took its
+    /// runs along.
+    lifecycle_changed: bool,
 }
 
 fn source_error(e: almanac_mlflow::SourceError) -> crate::ApiError {

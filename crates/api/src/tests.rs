@@ -149,28 +149,25 @@ fn a_bundle_claiming_huge_sync_data_is_refused_before_reading() {
 }
 
 /// A source in memory, for the importer's own rules.
-struct OneRunSource {
-    run: almanac_mlflow::Run,
+#[derive(Clone)]
+struct MemorySource {
+    experiments: Vec<almanac_mlflow::Experiment>,
+    runs: Vec<almanac_mlflow::Run>,
 }
 
-impl almanac_mlflow::Source for OneRunSource {
+impl almanac_mlflow::Source for MemorySource {
     fn describe(&self) -> String {
         "test source".into()
     }
     fn experiments(&mut self) -> almanac_mlflow::Result<Vec<almanac_mlflow::Experiment>> {
-        Ok(vec![almanac_mlflow::Experiment {
-            id: "1".into(),
-            name: "old".into(),
-            lifecycle: LifecycleStage::Active,
-            creation_time: 1,
-            tags: vec![],
-        }])
+        Ok(self.experiments.clone())
     }
-    fn run_ids(&mut self, _: &str) -> almanac_mlflow::Result<Vec<String>> {
-        Ok(vec![self.run.run_id.clone()])
+    fn run_ids(&mut self, experiment_id: &str) -> almanac_mlflow::Result<Vec<String>> {
+        Ok(self.runs.iter().filter(|r| r.experiment_id == experiment_id).map(|r| r.run_id.clone()).collect())
     }
-    fn run(&mut self, _: &str, _: &str) -> almanac_mlflow::Result<almanac_mlflow::Run> {
-        Ok(self.run.clone())
+    fn run(&mut self, _: &str, run_id: &str) -> almanac_mlflow::Result<almanac_mlflow::Run> {
+        let found = self.runs.iter().find(|r| r.run_id == run_id);
+        found.cloned().ok_or_else(|| almanac_mlflow::SourceError::new("run", run_id, "no such run"))
     }
     fn logged_models(
         &mut self,
@@ -185,29 +182,45 @@ impl almanac_mlflow::Source for OneRunSource {
     }
 }
 
+fn source_experiment(id: &str, name: &str, lifecycle: LifecycleStage) -> almanac_mlflow::Experiment {
+    almanac_mlflow::Experiment { id: id.into(), name: name.into(), lifecycle, creation_time: 1, tags: vec![] }
+}
+
+fn source_run(run_id: &str, experiment_id: &str, lifecycle: LifecycleStage) -> almanac_mlflow::Run {
+    almanac_mlflow::Run {
+        run_id: run_id.into(),
+        experiment_id: experiment_id.into(),
+        run_name: format!("run-{}", &run_id[..4]),
+        user_id: "me".into(),
+        status: almanac_core::model::RunStatus::Finished,
+        start_time: 10,
+        end_time: Some(20),
+        lifecycle,
+        params: vec![Param { key: "lr".into(), value: "0.1".into() }],
+        tags: vec![],
+        metrics: vec![Metric {
+            key: "loss".into(),
+            point: MetricPoint { value: 0.5, timestamp: 11, step: 0 },
+            model_id: None,
+            dataset_name: None,
+            dataset_digest: None,
+        }],
+        inputs: vec![],
+        outputs: vec![],
+        artifacts: None,
+    }
+}
+
 #[test]
 fn an_old_run_without_a_name_field_takes_its_name_from_the_run_name_tag() {
     let dir = tempfile::tempdir().unwrap();
     let app = App::open(dir.path(), Box::new(FixedClock(1)), Box::new(SeededEntropy::new(5))).unwrap();
     let run_id = "0123456789abcdef0123456789abcdef".to_string();
-    let mut source = OneRunSource {
-        run: almanac_mlflow::Run {
-            run_id: run_id.clone(),
-            experiment_id: "1".into(),
-            run_name: String::new(),
-            user_id: "me".into(),
-            status: almanac_core::model::RunStatus::Finished,
-            start_time: 10,
-            end_time: Some(20),
-            lifecycle: LifecycleStage::Active,
-            params: vec![],
-            tags: vec![Tag { key: "mlflow.runName".into(), value: "old-name".into() }],
-            metrics: vec![],
-            inputs: vec![],
-            outputs: vec![],
-            artifacts: None,
-        },
-    };
+    let mut run = source_run(&run_id, "1", LifecycleStage::Active);
+    run.run_name = String::new();
+    run.tags = vec![Tag { key: "mlflow.runName".into(), value: "old-name".into() }];
+    let mut source =
+        MemorySource { experiments: vec![source_experiment("1", "old", LifecycleStage::Active)], runs: vec![run] };
     let summary = app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
     assert_eq!((summary.runs_created, summary.problems.len()), (1, 0), "{summary:?}");
     let run = app.run(&run_id).unwrap();
@@ -215,6 +228,67 @@ fn an_old_run_without_a_name_field_takes_its_name_from_the_run_name_tag() {
     assert_eq!(app.experiment("1").unwrap().name, "old", "the source's experiment id resolves");
     let again = app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
     assert_eq!((again.runs_created, again.runs_unchanged), (0, 1));
+}
+
+/// Each run's lifecycle as the store holds it, in the order given.
+fn lifecycles(app: &App, run_ids: &[&str]) -> Vec<LifecycleStage> {
+    run_ids.iter().map(|id| app.run(id).unwrap().info.lifecycle_stage).collect()
+}
+
+#[test]
+fn a_deleted_experiment_arrives_deleted_with_every_run_in_the_state_the_source_holds() {
+    use LifecycleStage::{Active, Deleted};
+    let (_d, app) = app();
+    let (kept, dropped) = ("aaaa0000000000000000000000000001", "bbbb0000000000000000000000000002");
+    let mut source = MemorySource {
+        experiments: vec![source_experiment("7", "archive", Deleted)],
+        runs: vec![source_run(kept, "7", Active), source_run(dropped, "7", Deleted)],
+    };
+    let first = app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!((first.runs_created, first.problems.clone()), (2, vec![]), "{first:?}");
+    assert_eq!(app.experiment("7").unwrap().lifecycle_stage, Deleted);
+    assert_eq!(lifecycles(&app, &[kept, dropped]), [Active, Deleted]);
+    assert_eq!(app.run(kept).unwrap().params[0].value, "0.1", "the run came in whole");
+
+    // Again: nothing new, nothing written.
+    let journal = app.store().count_own_ops_after(0).unwrap();
+    let again = app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!((again.runs_unchanged, again.problems.len()), (2, 0), "{again:?}");
+    assert_eq!(app.store().count_own_ops_after(0).unwrap(), journal);
+
+    // The source restores the experiment: it comes back, each run as the source holds it.
+    source.experiments[0].lifecycle = Active;
+    app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(app.experiment("7").unwrap().lifecycle_stage, Active);
+    assert_eq!(lifecycles(&app, &[kept, dropped]), [Active, Deleted]);
+
+    // The source deletes a run, then the experiment again.
+    source.runs[0].lifecycle = Deleted;
+    app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(lifecycles(&app, &[kept, dropped]), [Deleted, Deleted]);
+    source.runs[0].lifecycle = Active;
+    source.experiments[0].lifecycle = Deleted;
+    app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!(app.experiment("7").unwrap().lifecycle_stage, Deleted);
+    assert_eq!(lifecycles(&app, &[kept, dropped]), [Active, Deleted]);
+
+    // Restoring here brings the runs back, as MLflow's restore does.
+    app.restore_experiment("7").unwrap();
+    assert_eq!(lifecycles(&app, &[kept, dropped]), [Active, Active]);
+}
+
+#[test]
+fn the_first_import_leaves_a_same_named_experiment_here_as_it_is() {
+    let (_d, app) = app();
+    let id = app.create_experiment("shared", None, vec![]).unwrap();
+    let mut source = MemorySource {
+        experiments: vec![source_experiment("3", "shared", LifecycleStage::Deleted)],
+        runs: vec![source_run("cccc0000000000000000000000000003", "3", LifecycleStage::Deleted)],
+    };
+    let summary = app.import_mlflow(&mut source, &ImportOptions::default(), &mut |_| {}).unwrap();
+    assert_eq!((summary.runs_created, summary.experiments_matched), (1, 1), "{summary:?}");
+    assert_eq!(app.experiment(&id).unwrap().lifecycle_stage, LifecycleStage::Active);
+    assert_eq!(lifecycles(&app, &["cccc0000000000000000000000000003"]), [LifecycleStage::Deleted]);
 }
 
 #[test]

@@ -46,9 +46,32 @@ impl FileStore {
 
     fn experiment_dir(&self, id: &str) -> PathBuf {
         let live = self.root.join(id);
-        if live.join("meta.yaml").is_file() { live } else { self.root.join(".trash").join(id) }
+        let trash = self.root.join(".trash").join(id);
+        // A live folder without its meta.yaml still holds runs (see
+        // `orphaned_experiment`), unless the experiment sits in the trash.
+        if live.join("meta.yaml").is_file() || (live.is_dir() && !trash.join("meta.yaml").is_file()) {
+            live
+        } else {
+            trash
+        }
     }
 }
+
+/// A folder of runs whose experiment's meta.yaml is gone (deleted by hand,
+/// or a half-copied store): its runs are still the user's, so they come in
+/// under an experiment named for the missing one.
+fn orphaned_experiment(dir: &Path) -> Option<Experiment> {
+    let id = folder_name(dir);
+    let numeric = !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit());
+    let holds_runs = subdirs(dir).iter().any(|run| is_run_id(&folder_name(run)) && run.join("meta.yaml").is_file());
+    (numeric && holds_runs && !dir.join("meta.yaml").exists()).then(|| records::orphaned_experiment(&id))
+}
+
+fn is_run_id(name: &str) -> bool {
+    name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+impl FileStore {}
 
 fn read_yaml(path: &Path, entity: &str) -> Result<Mapping> {
     let text = std::fs::read_to_string(path).map_err(|e| SourceError::new(entity, path.display().to_string(), e))?;
@@ -220,7 +243,11 @@ impl Source for FileStore {
             dirs.sort();
             for dir in dirs {
                 let path = dir.join("meta.yaml");
-                if !path.is_file() || dir.file_name().is_some_and(|n| n == "models") {
+                if dir.file_name().is_some_and(|n| n == "models") {
+                    continue;
+                }
+                if !path.is_file() {
+                    out.extend(orphaned_experiment(&dir));
                     continue;
                 }
                 let id = folder_name(&dir);
@@ -249,7 +276,7 @@ impl Source for FileStore {
             // A run folder is named by its 32-hex id; one without a readable
             // meta.yaml is still listed, so that reading it reports why.
             .filter(|name| {
-                (name.len() == 32 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+                is_run_id(name)
                     || dir.join(name).join("meta.yaml").is_file() && !matches!(name.as_str(), "models" | "datasets")
             })
             .collect();
@@ -429,6 +456,11 @@ impl Source for FileStore {
                 for vdir in version_dirs {
                     let vpath = vdir.join("meta.yaml");
                     let v = meta(&vpath, &entity)?;
+                    // MLflow keeps a deleted version's folder, redacted, so
+                    // its number is never reused; clients never see it.
+                    if v.text("current_stage").as_deref() == Some(records::DELETED_VERSION_STAGE) {
+                        continue;
+                    }
                     versions.push(ModelVersion {
                         version: v.require_int("version")?,
                         creation_time: v.int("creation_timestamp").unwrap_or(0),

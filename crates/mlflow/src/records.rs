@@ -103,6 +103,25 @@ pub struct ModelVersion {
     pub tags: Vec<Tag>,
 }
 
+/// The stage MLflow's registry gives a deleted model version, which it
+/// keeps (redacted) but never shows.
+pub(crate) const DELETED_VERSION_STAGE: &str = "Deleted_Internal";
+
+/// The experiment that takes in runs whose own experiment the source no
+/// longer holds. Active, so nothing imported is hidden.
+pub(crate) fn orphaned_experiment(id: &str) -> Experiment {
+    Experiment {
+        id: id.to_string(),
+        name: format!("Runs of missing experiment {id}"),
+        lifecycle: LifecycleStage::Active,
+        creation_time: 0,
+        tags: vec![Tag {
+            key: "almanac.import.note".into(),
+            value: format!("The source held these runs under experiment {id}, which it no longer has."),
+        }],
+    }
+}
+
 /// MLflow's numeric run status (file store) or its name (SQL).
 pub(crate) fn run_status(raw: &str) -> Option<RunStatus> {
     match raw {

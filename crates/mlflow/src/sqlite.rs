@@ -88,7 +88,18 @@ impl Source for SqliteStore {
             .map_err(&fail)?
             .collect::<rusqlite::Result<_>>()
             .map_err(&fail)?;
-        rows.into_iter()
+        // Runs whose experiment row is gone (deleted by hand: SQLite does
+        // not enforce MLflow's foreign keys) still come in.
+        let orphans: Vec<i64> = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT experiment_id FROM runs
+                 WHERE experiment_id NOT IN (SELECT experiment_id FROM experiments) ORDER BY experiment_id",
+            )
+            .and_then(|mut stmt| stmt.query_map([], |r| r.get(0))?.collect())
+            .map_err(&fail)?;
+        let listed: Result<Vec<Experiment>> = rows
+            .into_iter()
             .map(|(id, name, stage, created)| {
                 let id = id.to_string();
                 Ok(Experiment {
@@ -104,7 +115,10 @@ impl Source for SqliteStore {
                     creation_time: created.unwrap_or(0),
                 })
             })
-            .collect()
+            .collect();
+        let mut out = listed?;
+        out.extend(orphans.into_iter().map(|id| records::orphaned_experiment(&id.to_string())));
+        Ok(out)
     }
 
     fn run_ids(&mut self, experiment_id: &str) -> Result<Vec<String>> {
@@ -414,14 +428,14 @@ impl Source for SqliteStore {
                 let sql = format!(
                     "SELECT version, creation_time, description, current_stage, source, {}, run_id,
                             run_link, {}
-                     FROM model_versions WHERE name = ?1 AND coalesce(current_stage, '') != 'Deleted_Internal'
+                     FROM model_versions WHERE name = ?1 AND coalesce(current_stage, '') != ?2
                      ORDER BY version",
                     if storage_column { "storage_location" } else { "NULL" },
                     if model_id_column { "model_id" } else { "NULL" }
                 );
                 let mut stmt = self.conn.prepare(&sql).map_err(&fail)?;
                 let mut versions: Vec<ModelVersion> = stmt
-                    .query_map([&name], |r| {
+                    .query_map([name.as_str(), records::DELETED_VERSION_STAGE], |r| {
                         Ok(ModelVersion {
                             version: r.get(0)?,
                             creation_time: r.get::<_, Option<i64>>(1)?.unwrap_or(0),

@@ -35,6 +35,14 @@ pub struct RemoteRun {
     pub datasets: Vec<(String, String)>,
 }
 
+/// An experiment as the destination holds it.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteExperiment {
+    pub id: String,
+    pub tags: HashMap<String, String>,
+    pub deleted: bool,
+}
+
 pub struct MlflowServer {
     api: Http,
 }
@@ -128,12 +136,14 @@ impl MlflowServer {
         format!("MLflow server {}", self.api.base)
     }
 
-    pub fn experiment_by_name(&self, name: &str) -> Result<Option<(String, HashMap<String, String>)>> {
+    /// The server's experiment of this name, deleted ones included.
+    pub fn experiment_by_name(&self, name: &str) -> Result<Option<RemoteExperiment>> {
         match self.api.get("/experiments/get-by-name", &[("experiment_name", name)], &format!("experiment {name}")) {
-            Ok(v) => Ok(Some((
-                text(&v["experiment"], "experiment_id").unwrap_or_default(),
-                map_of(&v["experiment"], "tags"),
-            ))),
+            Ok(v) => Ok(Some(RemoteExperiment {
+                id: text(&v["experiment"], "experiment_id").unwrap_or_default(),
+                tags: map_of(&v["experiment"], "tags"),
+                deleted: text(&v["experiment"], "lifecycle_stage").as_deref() == Some("deleted"),
+            })),
             Err(e) if e.reason.contains("RESOURCE_DOES_NOT_EXIST") => Ok(None),
             Err(e) => Err(e),
         }
@@ -269,6 +279,13 @@ impl MlflowServer {
             body["end_time"] = end.into();
         }
         self.api.post("/runs/update", &body, &format!("run {run_id}")).map(drop)
+    }
+
+    /// Deletes or restores an experiment; its runs follow it, as MLflow's
+    /// stores take them.
+    pub fn set_experiment_deleted(&self, experiment_id: &str, deleted: bool) -> Result<()> {
+        let path = if deleted { "/experiments/delete" } else { "/experiments/restore" };
+        self.api.post(path, &json!({"experiment_id": experiment_id}), &format!("experiment {experiment_id}")).map(drop)
     }
 
     pub fn set_deleted(&self, run_id: &str, deleted: bool) -> Result<()> {

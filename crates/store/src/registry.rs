@@ -142,7 +142,7 @@ pub(crate) fn plan_version_numbers(conn: &Connection) -> Result<()> {
 pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id: &str) -> Result<()> {
     let followed = match mode {
         Mode::Replay => follow_version(conn, op)?,
-        Mode::Local => None,
+        Mode::Local | Mode::Imported => None,
     };
     let op = followed.as_ref().unwrap_or(op);
     match op {
@@ -224,7 +224,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id:
                     .prepare_cached("SELECT number FROM temp.planned_versions WHERE op_id = ?1")?
                     .query_row([op_id], |r| r.get(0))
                     .optional()?,
-                Mode::Local => None,
+                Mode::Local | Mode::Imported => None,
             };
             let wanted = planned.unwrap_or(*version);
             let taken = conn
@@ -238,7 +238,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id:
                 (true, Mode::Replay) => conn
                     .prepare_cached("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?1")?
                     .query_row([name], |r| r.get::<_, i64>(0))?,
-                (true, Mode::Local) => {
+                (true, Mode::Local | Mode::Imported) => {
                     return Err(Error::already_exists(format!(
                         "Model Version (name={name}, version={version}) already exists."
                     ))

@@ -11,6 +11,13 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use crate::journal::{self, JournalEntry, Receipt};
 use crate::{Result, Store};
 
+impl Mode {
+    /// Whether a deleted experiment or run takes this op.
+    fn writes_into_deleted(self) -> bool {
+        self != Mode::Local
+    }
+}
+
 impl Store {
     /// Records and applies one operation. On any error nothing is written.
     pub fn write(&self, ctx: &WriteContext, op: Op) -> Result<Receipt> {
@@ -20,6 +27,20 @@ impl Store {
 
     /// Records and applies several operations in one transaction.
     pub fn write_all(&self, ctx: &WriteContext, ops: Vec<Op>) -> Result<Vec<Receipt>> {
+        self.write_in_mode(ctx, ops, Mode::Local)
+    }
+
+    /// Records history brought from another tracking store (an import),
+    /// in one transaction. Checked as a client's request, except that a
+    /// deleted experiment or run still takes it: the source held those
+    /// runs, metrics and models inside a deleted experiment, and folding the
+    /// journal accepts such ops anyway (`Mode::Replay`), so the projection
+    /// stays the fold of the journal.
+    pub fn write_imported(&self, ctx: &WriteContext, ops: Vec<Op>) -> Result<Vec<Receipt>> {
+        self.write_in_mode(ctx, ops, Mode::Imported)
+    }
+
+    fn write_in_mode(&self, ctx: &WriteContext, ops: Vec<Op>, mode: Mode) -> Result<Vec<Receipt>> {
         let mut conn = self.write_conn.lock().unwrap_or_else(|p| p.into_inner());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut entries = Vec::with_capacity(ops.len());
@@ -27,7 +48,7 @@ impl Store {
             let pinned = crate::registry::pin_version(&tx, op)?;
             let op = pinned.as_ref().unwrap_or(op);
             let receipt = journal::append(&tx, ctx, op)?;
-            apply(&tx, op, ctx.time_ms, Mode::Local, &receipt.op_id)?;
+            apply(&tx, op, ctx.time_ms, mode, &receipt.op_id)?;
             entries.push(receipt);
         }
         tx.commit()?;
@@ -45,6 +66,9 @@ impl Store {
 pub(crate) enum Mode {
     /// A client's request: MLflow's rules, refusals are errors.
     Local,
+    /// History imported from another store: a client's rules, except that
+    /// deleted experiments and runs take ops (see `Store::write_imported`).
+    Imported,
     /// Folding the journal (after a sync): the op already happened on some
     /// replica, so data is kept wherever a deterministic rule allows; a
     /// deleted run still takes its late metrics, a concurrently changed
@@ -108,7 +132,7 @@ fn experiment_stage(conn: &Connection, experiment_id: &str) -> Result<LifecycleS
 
 fn active_experiment(conn: &Connection, experiment_id: &str, mode: Mode) -> Result<()> {
     match experiment_stage(conn, experiment_id)? {
-        _ if mode == Mode::Replay => Ok(()),
+        _ if mode.writes_into_deleted() => Ok(()),
         LifecycleStage::Active => Ok(()),
         LifecycleStage::Deleted => Err(Error::invalid(format!(
             "The experiment {experiment_id} must be in the 'active' state. Current state is deleted."
@@ -146,7 +170,7 @@ fn run_row(conn: &Connection, run_id: &str) -> Result<RunRow> {
 
 fn active_run(conn: &Connection, run_id: &str, mode: Mode) -> Result<RunRow> {
     let run = run_row(conn, run_id)?;
-    if mode == Mode::Replay {
+    if mode.writes_into_deleted() {
         return Ok(run);
     }
     if run.stage != LifecycleStage::Active {
@@ -364,7 +388,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id:
         Op::PutTrace { info } => {
             let experiment = canonical_experiment(conn, &info.experiment_id)?;
             active_experiment(conn, &experiment, mode)?;
-            if mode == Mode::Local {
+            if mode != Mode::Replay {
                 let existing: Option<(String, bool)> = conn
                     .prepare_cached("SELECT experiment_id, deleted FROM traces WHERE trace_id = ?1")?
                     .query_row([&info.trace_id], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -427,7 +451,7 @@ pub(crate) fn apply(conn: &Connection, op: &Op, time_ms: i64, mode: Mode, op_id:
             let n = conn
                 .prepare_cached("DELETE FROM trace_tags WHERE trace_id = ?1 AND key = ?2")?
                 .execute(params![trace_id, key])?;
-            if n == 0 && mode == Mode::Local {
+            if n == 0 && mode != Mode::Replay {
                 return Err(Error::not_found(format!("No tag with key '{key}' on trace {trace_id}")).into());
             }
         }
