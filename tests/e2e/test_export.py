@@ -101,3 +101,49 @@ def test_export_to_a_real_mlflow_server_reads_back_and_is_idempotent(tmp_path):
         proc.terminate()
         proc.wait(timeout=30)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_deleted_experiment_goes_out_deleted_with_its_runs(tmp_path):
+    root = Path(tempfile.mkdtemp(prefix="export-deleted-"))
+    proc, mlflow_uri = start_mlflow_server(root)
+    almanac = Server(tmp_path / "store").start()
+    try:
+        client = MlflowClient(almanac.uri)
+        exp = client.create_experiment("gone")
+        runs = []
+        for name in ("kept", "dropped"):
+            run = client.create_run(exp, run_name=name)
+            client.log_param(run.info.run_id, "lr", "0.1")
+            client.log_metric(run.info.run_id, "loss", 0.5, step=1)
+            client.set_terminated(run.info.run_id)
+            runs.append(run.info.run_id)
+        client.delete_run(runs[1])
+        client.delete_experiment(exp)
+
+        first = export(almanac.store, mlflow_uri)
+        assert first.returncode == 0, first.stdout + first.stderr
+        remote = MlflowClient(mlflow_uri)
+        there = remote.get_experiment_by_name("gone")
+        assert there.lifecycle_stage == "deleted"
+        copies = remote.search_runs([there.experiment_id], run_view_type=3)
+        by_origin = {r.data.tags["almanac.run_id"]: r for r in copies}
+        assert set(by_origin) == set(runs)
+        assert all(r.data.params == {"lr": "0.1"} and r.data.metrics == {"loss": 0.5} for r in copies)
+        assert all(r.info.lifecycle_stage == "deleted" for r in copies)
+
+        # Deleted on both sides with every run there: nothing to send.
+        again = export(almanac.store, mlflow_uri)
+        assert again.returncode == 0, again.stderr
+        assert "0 new, 0 updated" in again.stdout, again.stdout
+        assert remote.get_experiment_by_name("gone").lifecycle_stage == "deleted"
+
+        # Restored here, it is restored there on the next export.
+        client.restore_experiment(exp)
+        third = export(almanac.store, mlflow_uri)
+        assert third.returncode == 0, third.stderr
+        assert remote.get_experiment_by_name("gone").lifecycle_stage == "active"
+    finally:
+        almanac.stop()
+        proc.terminate()
+        proc.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)

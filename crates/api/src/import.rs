@@ -367,7 +367,10 @@ impl App {
             tags: m.tags.clone(),
             params: m.params.clone(),
         }];
-        if let Some(dir) = &m.artifacts {
+        // A model that never logged a file has no folder at all.
+        if let Some(dir) = &m.artifacts
+            && dir.exists()
+        {
             ops.extend(self.stage_artifacts(dir, &root, dry_run, summary)?);
         }
         ops.push(Op::FinalizeLoggedModel { model_id: m.model_id.clone(), status: m.status });

@@ -20,9 +20,7 @@ pub use filestore::FileStore;
 pub use records::*;
 pub use rest::RestServer;
 pub use sqlite::SqliteStore;
-pub use target::{
-    MODEL_ORIGIN_TAG, MlflowServer, RUN_ORIGIN_TAG, RemoteExperiment, RemoteRun, VERSION_ORIGIN_TAG, trace_info_json,
-};
+pub use target::{MODEL_ORIGIN_TAG, MlflowServer, RUN_ORIGIN_TAG, RemoteExperiment, RemoteRun, VERSION_ORIGIN_TAG};
 
 /// Something wrong with one record of the source, or with the source itself.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -72,34 +72,6 @@ fn map_of(v: &Value, key: &str) -> HashMap<String, String> {
         .collect()
 }
 
-/// TraceInfoV3 as MLflow's JSON writes it, in experiment `experiment_id`.
-/// Almanac's server answers in this shape, and export sends it.
-pub fn trace_info_json(t: &TraceInfo, experiment_id: &str) -> Value {
-    let mut m = serde_json::Map::new();
-    m.insert("trace_id".into(), t.trace_id.clone().into());
-    if let Some(c) = &t.client_request_id {
-        m.insert("client_request_id".into(), c.clone().into());
-    }
-    m.insert(
-        "trace_location".into(),
-        json!({"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}),
-    );
-    for (key, preview) in [("request_preview", &t.request_preview), ("response_preview", &t.response_preview)] {
-        if let Some(p) = preview {
-            m.insert(key.into(), p.clone().into());
-        }
-    }
-    m.insert("request_time".into(), trace::format_rfc3339_ms(t.request_time_ms).into());
-    if let Some(d) = t.execution_duration_ms {
-        m.insert("execution_duration".into(), trace::format_duration_ms(d).into());
-    }
-    m.insert("state".into(), t.state.clone().into());
-    let map = |tags: &[Tag]| Value::Object(tags.iter().map(|t| (t.key.clone(), t.value.clone().into())).collect());
-    m.insert("trace_metadata".into(), map(&t.trace_metadata));
-    m.insert("tags".into(), map(&t.tags));
-    Value::Object(m)
-}
-
 impl MlflowServer {
     /// The experiment's traces on the server: id → where their spans go
     /// (`mlflow.artifactLocation`), so export can tell which still lack them.
@@ -119,7 +91,11 @@ impl MlflowServer {
     pub fn start_trace(&self, info: &TraceInfo, experiment_id: &str) -> Result<Option<String>> {
         let entity = format!("trace {}", info.trace_id);
         let url = format!("{}/api/3.0/mlflow/traces", self.api.base);
-        let body = json!({"trace": {"trace_info": trace_info_json(info, experiment_id)}});
+        let body = almanac_wire::traces::TraceReply {
+            trace: almanac_wire::traces::Trace {
+                trace_info: almanac_wire::traces::TraceInfoV3::new(info, experiment_id),
+            },
+        };
         let stored = self.api.answer(self.api.client.post(&url).json(&body).send(), &entity, "/traces")?;
         Ok(stored.pointer("/trace/trace_info/tags").and_then(|tags| text(tags, trace::ARTIFACT_LOCATION_TAG)))
     }

@@ -9,7 +9,6 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use serde_json::{Map, Value, json};
 
 use crate::input::Input;
 use crate::{api_error, json_response};
@@ -74,7 +73,7 @@ pub async fn upload(State(app): State<App>, Path(path): Path<String>, headers: H
     }
     drop(tx);
     match writer.await {
-        Ok(Ok(())) => json_response(StatusCode::OK, &json!({})),
+        Ok(Ok(())) => json_response(StatusCode::OK, &almanac_wire::Empty {}),
         Ok(Err(e)) => api_error(e),
         Err(e) => api_error(ApiError { code: ErrorCode::InternalError, message: format!("upload task failed: {e}") }),
     }
@@ -136,7 +135,7 @@ async fn download_located(
 
 pub async fn delete(State(app): State<App>, Path(path): Path<String>) -> Response {
     match tokio::task::spawn_blocking(move || app.delete_artifacts(&path)).await {
-        Ok(Ok(())) => json_response(StatusCode::OK, &json!({})),
+        Ok(Ok(())) => json_response(StatusCode::OK, &almanac_wire::Empty {}),
         Ok(Err(e)) => api_error(e),
         Err(e) => api_error(ApiError { code: ErrorCode::InternalError, message: e.to_string() }),
     }
@@ -152,25 +151,10 @@ pub async fn list(State(app): State<App>, RawQuery(query): RawQuery) -> Response
     .await;
     match listed {
         Ok(Ok(entries)) => {
-            let files: Vec<Value> = entries.iter().map(|e| file_info(&e.name, e.is_dir, e.size)).collect();
-            let mut body = Map::new();
-            if !files.is_empty() {
-                body.insert("files".into(), Value::Array(files));
-            }
-            json_response(StatusCode::OK, &Value::Object(body))
+            let files = entries.iter().map(|e| almanac_wire::FileInfo::new(&e.name, e.is_dir, e.size)).collect();
+            json_response(StatusCode::OK, &almanac_wire::ArtifactListing { files, ..Default::default() })
         }
         Ok(Err(e)) => api_error(e),
         Err(e) => api_error(ApiError { code: ErrorCode::InternalError, message: e.to_string() }),
     }
-}
-
-pub fn file_info(path: &str, is_dir: bool, size: Option<u64>) -> Value {
-    let mut m = Map::new();
-    m.insert("path".into(), path.into());
-    m.insert("is_dir".into(), is_dir.into());
-    // MLflow leaves the size out for folders and for empty files.
-    if let Some(s) = size.filter(|s| !is_dir && *s > 0) {
-        m.insert("file_size".into(), s.into());
-    }
-    Value::Object(m)
 }

@@ -10,7 +10,6 @@ mod review;
 mod routes;
 mod traces;
 mod ui;
-mod wire;
 
 use std::future::Future;
 
@@ -81,7 +80,7 @@ pub fn router(app: App) -> Router {
             get(|| async {
                 json_response(
                     StatusCode::OK,
-                    &serde_json::json!({"store_type": "SqlStore", "workspaces_enabled": false}),
+                    &almanac_wire::ServerInfo { store_type: "SqlStore".into(), workspaces_enabled: false },
                 )
             }),
         );
@@ -121,11 +120,11 @@ pub fn router(app: App) -> Router {
         axum::routing::post(|| async {
             json_response(
                 StatusCode::NOT_IMPLEMENTED,
-                &serde_json::json!({
-                    "error_code": ErrorCode::NotImplemented.as_str(),
-                    "message": traces::OTLP_UNSUPPORTED,
-                    "detail": traces::OTLP_UNSUPPORTED,
-                }),
+                &almanac_wire::ErrorBody {
+                    error_code: ErrorCode::NotImplemented.as_str().into(),
+                    message: traces::OTLP_UNSUPPORTED.into(),
+                    detail: Some(traces::OTLP_UNSUPPORTED.into()),
+                },
             )
         }),
     );
@@ -193,7 +192,7 @@ async fn call(
     }
 }
 
-pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
+pub(crate) fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
     json_bytes(status, serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()))
 }
 
@@ -214,7 +213,7 @@ pub(crate) fn api_error(e: ApiError) -> Response {
 }
 
 fn error_response(code: ErrorCode, status: StatusCode, message: String) -> Response {
-    json_response(status, &serde_json::json!({"error_code": code.as_str(), "message": message}))
+    json_response(status, &almanac_wire::ErrorBody { error_code: code.as_str().into(), message, detail: None })
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the

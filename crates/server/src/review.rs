@@ -2,16 +2,10 @@
 //! MLflow's style, runs in MLflow's wire shape.
 
 use almanac_api::{Annotate, ApiError, App, GroupRuns, RunTable, TagRuns};
-use almanac_core::model::{Annotation, SavedView};
-use serde_json::{Map, Value, json};
+use almanac_wire::{self as wire, almanac as ui};
 
 use crate::input::Input;
-use crate::routes::{reply, tags_of, view};
-use crate::wire;
-
-fn opt_float(v: Option<f64>) -> Value {
-    v.map(wire::float).unwrap_or(Value::Null)
-}
+use crate::routes::{empty, reply, tags_of, view};
 
 /// A window of the runs table: `{total, runs, child_counts, ranges}`.
 pub(crate) fn run_table(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -24,28 +18,29 @@ pub(crate) fn run_table(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         limit: r.opt_i64("limit")?.unwrap_or(100),
         with_ranges: r.opt_bool("with_ranges")?.unwrap_or(false),
     })?;
-    let mut ranges: Map<String, Value> = Map::new();
+    let mut ranges: std::collections::HashMap<String, std::collections::BTreeMap<String, ui::Range>> =
+        Default::default();
     for range in &window.ranges {
-        let per_run = ranges.entry(range.run_id.clone()).or_insert_with(|| json!({}));
-        per_run[&range.key] = json!({"min": opt_float(range.min), "max": opt_float(range.max)});
+        let per_run = ranges.entry(range.run_id.clone()).or_default();
+        per_run.insert(range.key.clone(), ui::Range { min: range.min, max: range.max });
     }
-    reply(&json!({
-        "total": window.total,
-        "runs": window.runs.iter().map(wire::run).collect::<Vec<_>>(),
-        "child_counts": window.child_counts,
-        "ranges": ranges,
-    }))
+    reply(&ui::TableWindow {
+        total: window.total,
+        runs: window.runs.iter().map(wire::Run::from).collect(),
+        child_counts: window.child_counts.into_iter().collect(),
+        ranges,
+    })
 }
 
 /// `{counts: {experiment_id: live runs}}`.
 pub(crate) fn run_counts(app: &App, _: &Input) -> Result<Vec<u8>, ApiError> {
-    reply(&json!({ "counts": app.run_counts()? }))
+    reply(&ui::RunCounts { counts: app.run_counts()? })
 }
 
 /// `{params, metrics, tags}`: every key the experiments' runs use.
 pub(crate) fn run_keys(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let keys = app.run_keys(&r.str_list("experiment_ids")?)?;
-    reply(&json!({"params": keys.params, "metrics": keys.metrics, "tags": keys.tags}))
+    reply(&ui::RunKeys { params: keys.params, metrics: keys.metrics, tags: keys.tags })
 }
 
 /// `{groups: [{value, count, metrics: {key: {mean, min, max}}}]}`, largest first.
@@ -57,23 +52,19 @@ pub(crate) fn run_groups(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         group_by: r.req_str("group_by")?,
         metric_keys: r.str_list("metric_keys")?,
     })?;
-    let groups: Vec<Value> = groups
+    let groups = groups
         .iter()
-        .map(|g| {
-            let metrics: Map<String, Value> = g
+        .map(|g| ui::RunGroup {
+            value: g.value.clone(),
+            count: g.count,
+            metrics: g
                 .metrics
                 .iter()
-                .map(|m| {
-                    (
-                        m.key.clone(),
-                        json!({"mean": opt_float(m.mean), "min": opt_float(m.min), "max": opt_float(m.max)}),
-                    )
-                })
-                .collect();
-            json!({"value": g.value, "count": g.count, "metrics": metrics})
+                .map(|m| (m.key.clone(), ui::Aggregate { mean: m.mean, min: m.min, max: m.max }))
+                .collect(),
         })
         .collect();
-    reply(&json!({ "groups": groups }))
+    reply(&ui::RunGroups { groups })
 }
 
 /// Sets `tags` and removes `remove_keys` on every run of `run_ids`, atomically.
@@ -83,14 +74,7 @@ pub(crate) fn tag_runs(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         set: tags_of(r, "tags")?,
         remove: r.str_list("remove_keys")?,
     })?;
-    reply(&json!({ "changes": changed }))
-}
-
-fn annotation(a: &Annotation) -> Value {
-    json!({
-        "annotation_id": a.annotation_id, "run_id": a.run_id, "metric_key": a.metric_key, "step": a.step,
-        "text": a.text, "author": a.author, "created_ms": a.created_ms,
-    })
+    reply(&ui::TagChanges { changes: changed as i64 })
 }
 
 /// Creates an annotation, or edits the one `annotation_id` names: `{annotation}`.
@@ -103,45 +87,38 @@ pub(crate) fn annotate(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         text: r.req_str("text")?,
         author: r.req_str("author")?,
     })?;
-    reply(&json!({ "annotation": annotation(&a) }))
+    reply(&ui::AnnotationReply { annotation: (&a).into() })
 }
 
 /// `{annotations: [...]}` on the runs of `run_ids`.
 pub(crate) fn list_annotations(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let list = app.annotations(&r.str_list("run_ids")?)?;
-    reply(&json!({ "annotations": list.iter().map(annotation).collect::<Vec<_>>() }))
+    reply(&ui::Annotations { annotations: list.iter().map(ui::Annotation::from).collect() })
 }
 
 pub(crate) fn delete_annotation(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     app.delete_annotation(&r.run_id()?, &r.req_str("annotation_id")?)?;
-    reply(&json!({}))
-}
-
-fn saved_view(v: &SavedView) -> Value {
-    json!({
-        "view_id": v.view_id, "experiment_id": v.experiment_id, "name": v.name, "spec": v.spec,
-        "created_ms": v.created_ms, "updated_ms": v.updated_ms,
-    })
+    reply(&empty())
 }
 
 /// Saves a comparison: `{view}`. With `view_id`, replaces that view.
 pub(crate) fn save_view(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let id = r.opt_str("view_id")?.filter(|s| !s.is_empty());
     let v = app.save_view(id.as_deref(), &r.req_str("experiment_id")?, &r.req_str("name")?, &r.req_str("spec")?)?;
-    reply(&json!({ "view": saved_view(&v) }))
+    reply(&ui::ViewReply { view: (&v).into() })
 }
 
 /// `{views: [...]}` of an experiment, by name.
 pub(crate) fn list_views(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let views = app.saved_views(&r.req_str("experiment_id")?)?;
-    reply(&json!({ "views": views.iter().map(saved_view).collect::<Vec<_>>() }))
+    reply(&ui::Views { views: views.iter().map(ui::SavedView::from).collect() })
 }
 
 pub(crate) fn get_view(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
-    reply(&json!({ "view": saved_view(&app.saved_view(&r.req_str("view_id")?)?) }))
+    reply(&ui::ViewReply { view: (&app.saved_view(&r.req_str("view_id")?)?).into() })
 }
 
 pub(crate) fn delete_view(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     app.delete_view(&r.req_str("view_id")?)?;
-    reply(&json!({}))
+    reply(&empty())
 }

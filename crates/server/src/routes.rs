@@ -4,10 +4,9 @@
 use almanac_api::{ApiError, App, CreateRun, Error, LogBatch, SearchExperiments, SearchRuns, UpdateRun};
 use almanac_core::model::{Dataset, DatasetInput, Metric, MetricPoint, Param, RunStatus, Tag, ViewType};
 use axum::routing::MethodFilter;
-use serde_json::{Map, Value, json};
 
 use crate::input::Input;
-use crate::wire;
+use almanac_wire as wire;
 
 /// A route's body: the serialized JSON reply, or the error to send.
 const GET_OR_POST: MethodFilter = MethodFilter::GET.or(MethodFilter::POST);
@@ -152,20 +151,8 @@ pub(crate) fn reply(value: &impl serde::Serialize) -> Result<Vec<u8>, ApiError> 
     })
 }
 
-pub(crate) fn empty() -> Value {
-    Value::Object(Map::new())
-}
-
-/// `{"<key>": [..], "next_page_token": ..}`, leaving out what MLflow leaves out.
-fn listing(key: &str, items: Vec<Value>, next: Option<String>) -> Value {
-    let mut m = Map::new();
-    if !items.is_empty() {
-        m.insert(key.into(), Value::Array(items));
-    }
-    if let Some(t) = next {
-        m.insert("next_page_token".into(), t.into());
-    }
-    Value::Object(m)
+pub(crate) fn empty() -> wire::Empty {
+    wire::Empty {}
 }
 
 pub(crate) fn tags_of(input: &Input, field: &str) -> Result<Vec<Tag>, ApiError> {
@@ -189,15 +176,16 @@ pub(crate) fn view(input: &Input, field: &str) -> Result<ViewType, ApiError> {
 fn create_experiment(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let id =
         app.create_experiment(&r.req_str("name")?, r.opt_str("artifact_location")?.as_deref(), tags_of(r, "tags")?)?;
-    reply(&json!({ "experiment_id": id }))
+    reply(&wire::ExperimentCreated { experiment_id: id })
 }
 
 fn get_experiment(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
-    reply(&json!({ "experiment": wire::experiment(&app.experiment(&r.req_str("experiment_id")?)?) }))
+    reply(&wire::ExperimentReply { experiment: (&app.experiment(&r.req_str("experiment_id")?)?).into() })
 }
 
 fn get_experiment_by_name(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
-    reply(&json!({ "experiment": wire::experiment(&app.experiment_by_name(&r.req_str("experiment_name")?)?) }))
+    let experiment = app.experiment_by_name(&r.req_str("experiment_name")?)?;
+    reply(&wire::ExperimentReply { experiment: (&experiment).into() })
 }
 
 fn search_experiments(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -208,7 +196,10 @@ fn search_experiments(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         max_results: r.opt_i64("max_results")?,
         page_token: r.opt_str("page_token")?,
     })?;
-    reply(&listing("experiments", page.items.iter().map(wire::experiment).collect(), page.next_page_token))
+    reply(&wire::ExperimentsPage {
+        experiments: page.items.iter().map(wire::Experiment::from).collect(),
+        next_page_token: page.next_page_token,
+    })
 }
 
 fn update_experiment(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -245,11 +236,11 @@ fn create_run(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         start_time: r.opt_i64("start_time")?,
         tags: tags_of(r, "tags")?,
     })?;
-    reply(&json!({ "run": wire::run(&run) }))
+    reply(&wire::RunReply { run: (&run).into() })
 }
 
 fn get_run(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
-    reply(&json!({ "run": wire::run(&app.run(&r.run_id()?)?) }))
+    reply(&wire::RunReply { run: (&app.run(&r.run_id()?)?).into() })
 }
 
 fn update_run(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -267,7 +258,7 @@ fn update_run(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         end_time: r.opt_i64("end_time")?,
         run_name: r.opt_str("run_name")?,
     })?;
-    reply(&json!({ "run_info": wire::run_info(&info) }))
+    reply(&wire::RunInfoReply { run_info: (&info).into() })
 }
 
 fn delete_run(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -289,7 +280,10 @@ fn search_runs(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         max_results: r.opt_i64("max_results")?,
         page_token: r.opt_str("page_token")?,
     })?;
-    reply(&listing("runs", page.items.iter().map(wire::run).collect(), page.next_page_token))
+    reply(&wire::RunsPage {
+        runs: page.items.iter().map(wire::Run::from).collect(),
+        next_page_token: page.next_page_token,
+    })
 }
 
 fn metric_of(m: &Input) -> Result<Metric, ApiError> {
@@ -373,21 +367,25 @@ fn log_inputs(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
 /// it travels in sync packs (see FORMAT.md) and the fold's refusal, if any.
 fn entity_history(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let ops = app.entity_history(&r.req_str("entity_id")?, r.opt_i64("max_results")?)?;
-    let entries: Vec<Value> = ops
+    let entries = ops
         .iter()
         .map(|o| {
             let e = &o.entry;
-            let mut v = json!({
-                "op_id": e.op_id, "lamport": e.lamport, "writer": e.writer, "time_ms": e.time_ms,
-                "kind": e.op.kind(), "op": e.op,
-            });
-            if let Some(reason) = &o.refused {
-                v["refused"] = json!(reason);
-            }
-            v
+            Ok(wire::almanac::HistoryEntry {
+                op_id: e.op_id.clone(),
+                lamport: e.lamport,
+                writer: e.writer.clone(),
+                time_ms: e.time_ms,
+                kind: e.op.kind().to_string(),
+                op: serde_json::to_value(&e.op).map_err(|err| ApiError {
+                    code: almanac_api::ErrorCode::InternalError,
+                    message: format!("cannot encode op {}: {err}", e.op_id),
+                })?,
+                refused: o.refused.clone(),
+            })
         })
-        .collect();
-    reply(&json!({ "entries": entries }))
+        .collect::<Result<_, ApiError>>()?;
+    reply(&wire::almanac::History { entries })
 }
 
 fn get_metric_history(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -396,8 +394,8 @@ fn get_metric_history(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         app.metric_history(&r.run_id()?, &key, r.opt_i64("max_results")?, r.opt_str("page_token")?.as_deref())?;
     // Histories run to millions of points: serialize them straight from the
     // points, not through an intermediate JSON tree.
-    let metrics = page.items.iter().map(|p| wire::PointOut::new(&key, p, None)).collect();
-    reply(&wire::Points { metrics, next_page_token: page.next_page_token })
+    let metrics = page.items.iter().map(|p| wire::MetricRef::new(&key, p, None)).collect();
+    reply(&wire::MetricRefs { metrics, next_page_token: page.next_page_token })
 }
 
 fn get_metric_history_bulk_interval(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -412,20 +410,14 @@ fn get_metric_history_bulk_interval(app: &App, r: &Input) -> Result<Vec<u8>, Api
         }
     };
     let points = app.metric_history_bulk_interval(&r.str_list("run_ids")?, &key, steps, r.opt_i64("max_results")?)?;
-    let metrics = points.iter().map(|p| wire::PointOut::new(&p.key, &p.point, Some(&p.run_id))).collect();
-    reply(&wire::Points { metrics, next_page_token: None })
+    let metrics = points.iter().map(|p| wire::MetricRef::new(&p.key, &p.point, Some(&p.run_id))).collect();
+    reply(&wire::MetricRefs { metrics, next_page_token: None })
 }
 
 fn list_run_artifacts(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let listing = app.list_run_artifacts(&r.run_id()?, r.opt_str("path")?.as_deref())?;
-    let files: Vec<Value> =
-        listing.files.iter().map(|(path, e)| crate::artifacts::file_info(path, e.is_dir, e.size)).collect();
-    let mut body = Map::new();
-    body.insert("root_uri".into(), listing.root_uri.into());
-    if !files.is_empty() {
-        body.insert("files".into(), Value::Array(files));
-    }
-    reply(&Value::Object(body))
+    let files = listing.files.iter().map(|(path, e)| wire::FileInfo::new(path, e.is_dir, e.size)).collect();
+    reply(&wire::ArtifactListing { root_uri: listing.root_uri, files, next_page_token: None })
 }
 
 fn param_list(input: &Input, field: &str) -> Result<Vec<Param>, ApiError> {
@@ -437,7 +429,7 @@ fn param_list(input: &Input, field: &str) -> Result<Vec<Param>, ApiError> {
 }
 
 fn logged_model_reply(m: &almanac_core::model::LoggedModel) -> Result<Vec<u8>, ApiError> {
-    reply(&json!({ "model": wire::logged_model(m) }))
+    reply(&wire::LoggedModelReply { model: m.into() })
 }
 
 fn create_logged_model(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -511,30 +503,29 @@ fn search_logged_models(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         max_results: r.opt_i64("max_results")?,
         page_token: r.opt_str("page_token")?,
     })?;
-    reply(&listing("models", page.items.iter().map(wire::logged_model).collect(), page.next_page_token))
+    reply(&wire::LoggedModelsPage {
+        models: page.items.iter().map(wire::LoggedModel::from).collect(),
+        next_page_token: page.next_page_token,
+    })
 }
 
 fn list_logged_model_artifacts(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let model = app.logged_model(&r.req_str("model_id")?, false)?;
     let dir = r.opt_str("artifact_directory_path")?.unwrap_or_default();
-    let mut body = Map::new();
+    let mut files = Vec::new();
     if let Some(root) = almanac_api::proxied_path(&model.artifact_location) {
         let rel = almanac_core::validation::artifact_path(&dir)?;
         let full = if rel.is_empty() { root } else { format!("{root}/{rel}") };
-        let files: Vec<Value> = app
+        files = app
             .list_artifacts(&full)?
             .iter()
             .map(|e| {
                 let path = if rel.is_empty() { e.name.clone() } else { format!("{rel}/{}", e.name) };
-                crate::artifacts::file_info(&path, e.is_dir, e.size)
+                wire::FileInfo::new(&path, e.is_dir, e.size)
             })
             .collect();
-        if !files.is_empty() {
-            body.insert("files".into(), Value::Array(files));
-        }
     }
-    body.insert("root_uri".into(), model.artifact_location.into());
-    reply(&Value::Object(body))
+    reply(&wire::ArtifactListing { root_uri: model.artifact_location, files, next_page_token: None })
 }
 
 fn log_outputs(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -561,11 +552,11 @@ fn version_of(r: &Input) -> Result<i64, ApiError> {
 }
 
 fn registered_model_reply(m: &almanac_core::model::RegisteredModel) -> Result<Vec<u8>, ApiError> {
-    reply(&json!({ "registered_model": wire::registered_model(m) }))
+    reply(&wire::RegisteredModelReply { registered_model: m.into() })
 }
 
 fn model_version_reply(v: &almanac_core::model::ModelVersion) -> Result<Vec<u8>, ApiError> {
-    reply(&json!({ "model_version": wire::model_version(v, true) }))
+    reply(&wire::ModelVersionReply { model_version: wire::ModelVersion::new(v, true) })
 }
 
 fn registry_search(r: &Input) -> Result<almanac_api::SearchRegistry, ApiError> {
@@ -602,12 +593,16 @@ fn delete_registered_model(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
 
 fn search_registered_models(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let page = app.search_registered_models(&registry_search(r)?)?;
-    reply(&listing("registered_models", page.items.iter().map(wire::registered_model).collect(), page.next_page_token))
+    reply(&wire::RegisteredModelsPage {
+        registered_models: page.items.iter().map(wire::RegisteredModel::from).collect(),
+        next_page_token: page.next_page_token,
+    })
 }
 
 fn get_latest_versions(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let versions = app.latest_versions(&r.req_str("name")?, &r.str_list("stages")?)?;
-    reply(&listing("model_versions", versions.iter().map(|v| wire::model_version(v, false)).collect(), None))
+    let model_versions = versions.iter().map(|v| wire::ModelVersion::new(v, false)).collect();
+    reply(&wire::ModelVersionsPage { model_versions, next_page_token: None })
 }
 
 fn set_registered_model_tag(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -664,15 +659,14 @@ fn delete_model_version(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
 
 fn search_model_versions(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let page = app.search_model_versions(&registry_search(r)?)?;
-    reply(&listing(
-        "model_versions",
-        page.items.iter().map(|v| wire::model_version(v, false)).collect(),
-        page.next_page_token,
-    ))
+    reply(&wire::ModelVersionsPage {
+        model_versions: page.items.iter().map(|v| wire::ModelVersion::new(v, false)).collect(),
+        next_page_token: page.next_page_token,
+    })
 }
 
 fn get_model_version_download_uri(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
-    reply(&json!({ "artifact_uri": app.model_version_download_uri(&r.req_str("name")?, version_of(r)?)? }))
+    reply(&wire::DownloadUri { artifact_uri: app.model_version_download_uri(&r.req_str("name")?, version_of(r)?)? })
 }
 
 fn transition_model_version_stage(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {

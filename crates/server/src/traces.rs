@@ -7,8 +7,8 @@
 use almanac_api::{ApiError, App, Error, SearchTraces, TraceSelection};
 use almanac_core::model::Tag;
 use almanac_core::trace::{self, TraceInfo};
+use almanac_wire::traces::{Trace, TraceInfoV3, TraceReply, TracesDeleted, TracesPage};
 use axum::routing::MethodFilter;
-use serde_json::{Map, Value, json};
 
 use crate::input::Input;
 use crate::routes::{Handler, empty, reply};
@@ -76,19 +76,19 @@ fn trace_info_of(r: &Input) -> Result<TraceInfo, ApiError> {
     })
 }
 
-/// TraceInfoV3 in the trace's own experiment.
-fn trace_info_json(t: &TraceInfo) -> Value {
-    almanac_api::mlflow::trace_info_json(t, &t.experiment_id)
+/// `{"trace": {"trace_info": ..}}` in the trace's own experiment.
+fn trace_reply(t: &TraceInfo) -> Result<Vec<u8>, ApiError> {
+    reply(&TraceReply { trace: Trace { trace_info: TraceInfoV3::new(t, &t.experiment_id) } })
 }
 
 fn start_trace(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let stored = app.start_trace(trace_info_of(r)?)?;
-    reply(&json!({"trace": {"trace_info": trace_info_json(&stored)}}))
+    trace_reply(&stored)
 }
 
 fn get_trace_info(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let info = app.trace_info(&r.req_str("trace_id")?)?;
-    reply(&json!({"trace": {"trace_info": trace_info_json(&info)}}))
+    trace_reply(&info)
 }
 
 fn search_traces(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -110,12 +110,10 @@ fn search_traces(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         max_results: r.opt_i64("max_results")?,
         page_token: r.opt_str("page_token")?,
     })?;
-    let mut m = Map::new();
-    m.insert("traces".into(), Value::Array(page.items.iter().map(trace_info_json).collect()));
-    if let Some(t) = page.next_page_token {
-        m.insert("next_page_token".into(), t.into());
-    }
-    reply(&Value::Object(m))
+    reply(&TracesPage {
+        traces: page.items.iter().map(|t| TraceInfoV3::new(t, &t.experiment_id)).collect(),
+        next_page_token: page.next_page_token,
+    })
 }
 
 fn set_trace_tag(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -148,5 +146,5 @@ fn delete_traces(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         }
     };
     let deleted = app.delete_traces(&experiment_id, selection)?;
-    reply(&json!({"traces_deleted": deleted}))
+    reply(&TracesDeleted { traces_deleted: deleted as i64 })
 }
