@@ -26,7 +26,9 @@ fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest.join("../..").canonicalize().expect("the workspace root exists");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    for watched in ["ui/src", "ui/Cargo.toml", "ui/index.html", "ui/style.css", "crates/core/src", "Cargo.lock"] {
+    for watched in
+        ["ui/src", "ui/Cargo.toml", "ui/index.html", "ui/style.css", "crates/core/src", "crates/wire/src", "Cargo.lock"]
+    {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     println!("cargo:rerun-if-env-changed=ALMANAC_UI_DIST");

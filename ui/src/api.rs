@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -56,14 +55,9 @@ async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<Value>
         .as_string()
         .unwrap_or_default();
     if !response.ok() {
-        #[derive(Deserialize)]
-        struct Wire {
-            error_code: Option<String>,
-            message: Option<String>,
-        }
-        let wire: Option<Wire> = serde_json::from_str(&text).ok();
+        let wire: Option<almanac_wire::ErrorBody> = serde_json::from_str(&text).ok();
         return Err(match wire {
-            Some(Wire { error_code: Some(code), message }) => ApiError { code, message: message.unwrap_or_default() },
+            Some(body) if !body.error_code.is_empty() => ApiError { code: body.error_code, message: body.message },
             _ => ApiError { code: format!("HTTP_{}", response.status()), message: text },
         });
     }
@@ -99,280 +93,18 @@ pub async fn text(path: &str) -> ApiResult<String> {
         .map_err(|e| ApiError::network(js_message(e)))
 }
 
-// ----- wire types (MLflow's JSON) -----
+// ----- wire types: MLflow's JSON, defined once in almanac-wire -----
 
-/// Numbers, or MLflow's "NaN" / "Infinity" strings.
-fn float<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Number(n) => Ok(n.as_f64().unwrap_or(f64::NAN)),
-        Value::String(s) => Ok(match s.as_str() {
-            "Infinity" => f64::INFINITY,
-            "-Infinity" => f64::NEG_INFINITY,
-            other => other.parse().unwrap_or(f64::NAN),
-        }),
-        _ => Ok(f64::NAN),
-    }
-}
+pub use almanac_wire::almanac::{Aggregate, Annotation, Range, RunGroup, RunKeys, SavedView, TableWindow};
+pub use almanac_wire::traces::TraceInfoV3;
+pub use almanac_wire::{
+    AliasEntry, Dataset, DatasetInput, Experiment, FileInfo, KeyValue, Metric, ModelOutput, ModelVersion,
+    RegisteredModel, Run, RunData, RunInfo, RunInputs, RunOutputs,
+};
+use almanac_wire::{almanac as ui, traces};
 
-fn opt_float<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(None),
-        v => float(v).map(Some).map_err(serde::de::Error::custom),
-    }
-}
-
-fn text_number<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::String(s) => s,
-        Value::Null => String::new(),
-        other => other.to_string(),
-    })
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-pub struct KeyValue {
-    pub key: String,
-    #[serde(default)]
-    pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Experiment {
-    pub experiment_id: String,
-    pub name: String,
-    pub lifecycle_stage: String,
-    #[serde(default)]
-    pub creation_time: i64,
-    #[serde(default)]
-    pub last_update_time: i64,
-    #[serde(default)]
-    pub tags: Vec<KeyValue>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct MetricValue {
-    pub key: String,
-    #[serde(deserialize_with = "float")]
-    pub value: f64,
-    #[serde(default)]
-    pub timestamp: i64,
-    #[serde(default)]
-    pub step: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RunInfo {
-    pub run_id: String,
-    pub experiment_id: String,
-    #[serde(default)]
-    pub run_name: String,
-    #[serde(default)]
-    pub user_id: String,
-    pub status: String,
-    #[serde(default)]
-    pub start_time: i64,
-    pub end_time: Option<i64>,
-    #[serde(default)]
-    pub artifact_uri: String,
-    pub lifecycle_stage: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-pub struct RunData {
-    #[serde(default)]
-    pub metrics: Vec<MetricValue>,
-    #[serde(default)]
-    pub params: Vec<KeyValue>,
-    #[serde(default)]
-    pub tags: Vec<KeyValue>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-pub struct Dataset {
-    pub name: String,
-    pub digest: String,
-    #[serde(default)]
-    pub source_type: String,
-    #[serde(default)]
-    pub source: String,
-    pub schema: Option<String>,
-    pub profile: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-pub struct DatasetInput {
-    pub dataset: Dataset,
-    #[serde(default)]
-    pub tags: Vec<KeyValue>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-pub struct RunInputs {
-    #[serde(default)]
-    pub dataset_inputs: Vec<DatasetInput>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ModelOutput {
-    pub model_id: String,
-    #[serde(default)]
-    pub step: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-pub struct RunOutputs {
-    #[serde(default)]
-    pub model_outputs: Vec<ModelOutput>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Run {
-    pub info: RunInfo,
-    #[serde(default)]
-    pub data: RunData,
-    #[serde(default)]
-    pub inputs: RunInputs,
-    #[serde(default)]
-    pub outputs: RunOutputs,
-}
-
-impl Run {
-    pub fn tag(&self, key: &str) -> Option<&str> {
-        self.data.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
-    }
-    pub fn param(&self, key: &str) -> Option<&str> {
-        self.data.params.iter().find(|t| t.key == key).map(|t| t.value.as_str())
-    }
-    pub fn metric(&self, key: &str) -> Option<f64> {
-        self.data.metrics.iter().find(|m| m.key == key).map(|m| m.value)
-    }
-    pub fn name(&self) -> &str {
-        if self.info.run_name.is_empty() { &self.info.run_id } else { &self.info.run_name }
-    }
-    pub fn has_note(&self) -> bool {
-        self.tag(NOTE_TAG).is_some_and(|n| !n.trim().is_empty())
-    }
-}
-
-pub const NOTE_TAG: &str = "mlflow.note.content";
-pub const PARENT_TAG: &str = "mlflow.parentRunId";
-
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-pub struct Range {
-    #[serde(deserialize_with = "opt_float")]
-    pub min: Option<f64>,
-    #[serde(deserialize_with = "opt_float")]
-    pub max: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-pub struct TableWindow {
-    pub total: i64,
-    #[serde(default)]
-    pub runs: Vec<Run>,
-    #[serde(default)]
-    pub child_counts: HashMap<String, i64>,
-    #[serde(default)]
-    pub ranges: HashMap<String, HashMap<String, Range>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, Default)]
-pub struct RunKeys {
-    #[serde(default)]
-    pub params: Vec<String>,
-    #[serde(default)]
-    pub metrics: Vec<String>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
-pub struct Aggregate {
-    #[serde(deserialize_with = "opt_float")]
-    pub mean: Option<f64>,
-    #[serde(deserialize_with = "opt_float")]
-    pub min: Option<f64>,
-    #[serde(deserialize_with = "opt_float")]
-    pub max: Option<f64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RunGroup {
-    pub value: Option<String>,
-    pub count: i64,
-    #[serde(default)]
-    pub metrics: HashMap<String, Aggregate>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ArtifactFile {
-    pub path: String,
-    #[serde(default)]
-    pub is_dir: bool,
-    #[serde(default, deserialize_with = "opt_size")]
-    pub file_size: Option<i64>,
-}
-
-fn opt_size<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(match Value::deserialize(d)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    })
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct ModelVersion {
-    pub name: String,
-    #[serde(deserialize_with = "text_number")]
-    pub version: String,
-    #[serde(default)]
-    pub creation_timestamp: i64,
-    #[serde(default)]
-    pub last_updated_timestamp: i64,
-    #[serde(default)]
-    pub current_stage: String,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub source: String,
-    #[serde(default)]
-    pub run_id: String,
-    #[serde(default)]
-    pub tags: Vec<KeyValue>,
-    #[serde(default)]
-    pub aliases: Vec<String>,
-}
-
-impl ModelVersion {
-    pub fn tag(&self, key: &str) -> Option<&str> {
-        self.tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct AliasEntry {
-    pub alias: String,
-    #[serde(deserialize_with = "text_number")]
-    pub version: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RegisteredModel {
-    pub name: String,
-    #[serde(default)]
-    pub creation_timestamp: i64,
-    #[serde(default)]
-    pub last_updated_timestamp: i64,
-    #[serde(default)]
-    pub description: String,
-    #[serde(default)]
-    pub latest_versions: Vec<ModelVersion>,
-    #[serde(default)]
-    pub tags: Vec<KeyValue>,
-    #[serde(default)]
-    pub aliases: Vec<AliasEntry>,
-}
+pub const NOTE_TAG: &str = almanac_core::model::tags::NOTE;
+pub const PARENT_TAG: &str = almanac_core::model::tags::PARENT_RUN_ID;
 
 // ----- calls -----
 
@@ -384,12 +116,6 @@ fn q(s: &str) -> String {
 }
 
 pub async fn experiments(show_deleted: bool) -> ApiResult<Vec<Experiment>> {
-    #[derive(Deserialize)]
-    struct Page {
-        #[serde(default)]
-        experiments: Vec<Experiment>,
-        next_page_token: Option<String>,
-    }
     let view = if show_deleted { "ALL" } else { "ACTIVE_ONLY" };
     let mut all = Vec::new();
     let mut token: Option<String> = None;
@@ -398,29 +124,23 @@ pub async fn experiments(show_deleted: bool) -> ApiResult<Vec<Experiment>> {
         if let Some(t) = &token {
             body["page_token"] = json!(t);
         }
-        let page: Page = post(&format!("{MLFLOW}/experiments/search"), body).await?;
+        let page: almanac_wire::ExperimentsPage = post(&format!("{MLFLOW}/experiments/search"), body).await?;
         all.extend(page.experiments);
-        match page.next_page_token {
-            Some(t) if !t.is_empty() => token = Some(t),
-            _ => return Ok(all),
+        match almanac_wire::next_token(&page.next_page_token) {
+            Some(t) => token = Some(t.to_string()),
+            None => return Ok(all),
         }
     }
 }
 
 pub async fn run_counts() -> ApiResult<HashMap<String, i64>> {
-    #[derive(Deserialize)]
-    struct Counts {
-        counts: HashMap<String, i64>,
-    }
-    Ok(get::<Counts>(&format!("{ALMANAC}/experiments/run-counts")).await?.counts)
+    Ok(get::<ui::RunCounts>(&format!("{ALMANAC}/experiments/run-counts")).await?.counts)
 }
 
 pub async fn create_experiment(name: &str) -> ApiResult<String> {
-    #[derive(Deserialize)]
-    struct Created {
-        experiment_id: String,
-    }
-    Ok(post::<Created>(&format!("{MLFLOW}/experiments/create"), json!({"name": name})).await?.experiment_id)
+    Ok(post::<almanac_wire::ExperimentCreated>(&format!("{MLFLOW}/experiments/create"), json!({"name": name}))
+        .await?
+        .experiment_id)
 }
 
 pub async fn rename_experiment(id: &str, name: &str) -> ApiResult<()> {
@@ -464,14 +184,9 @@ pub async fn run_groups(
     group_by: &str,
     metric_keys: &[String],
 ) -> ApiResult<Vec<RunGroup>> {
-    #[derive(Deserialize)]
-    struct Groups {
-        #[serde(default)]
-        groups: Vec<RunGroup>,
-    }
     let body =
         json!({"experiment_ids": experiment_ids, "filter": filter, "group_by": group_by, "metric_keys": metric_keys});
-    Ok(post::<Groups>(&format!("{ALMANAC}/runs/groups"), body).await?.groups)
+    Ok(post::<ui::RunGroups>(&format!("{ALMANAC}/runs/groups"), body).await?.groups)
 }
 
 pub async fn tag_runs(run_ids: &[String], set: &[(String, String)], remove: &[String]) -> ApiResult<()> {
@@ -481,11 +196,7 @@ pub async fn tag_runs(run_ids: &[String], set: &[(String, String)], remove: &[St
 }
 
 pub async fn run(run_id: &str) -> ApiResult<Run> {
-    #[derive(Deserialize)]
-    struct Got {
-        run: Run,
-    }
-    Ok(get::<Got>(&format!("{MLFLOW}/runs/get?run_id={}", q(run_id))).await?.run)
+    Ok(get::<almanac_wire::RunReply>(&format!("{MLFLOW}/runs/get?run_id={}", q(run_id))).await?.run)
 }
 
 pub async fn set_tag(run_id: &str, key: &str, value: &str) -> ApiResult<()> {
@@ -501,18 +212,13 @@ pub async fn delete_run(run_id: &str) -> ApiResult<()> {
 }
 
 /// A metric's history thinned to about `max_points`, min/max preserving.
-pub async fn history(run_id: &str, key: &str, max_points: i64) -> ApiResult<Vec<MetricValue>> {
-    #[derive(Deserialize)]
-    struct Points {
-        #[serde(default)]
-        metrics: Vec<MetricValue>,
-    }
+pub async fn history(run_id: &str, key: &str, max_points: i64) -> ApiResult<Vec<Metric>> {
     let path = format!(
         "{MLFLOW}/metrics/get-history-bulk-interval?run_ids={}&metric_key={}&max_results={max_points}",
         q(run_id),
         q(key)
     );
-    Ok(get::<Points>(&path).await?.metrics)
+    Ok(get::<almanac_wire::Metrics>(&path).await?.metrics)
 }
 
 /// Several runs' histories of one metric, min/max thinned to at most
@@ -523,21 +229,6 @@ pub async fn history_bulk(
     steps: Option<(i64, i64)>,
     max_points: i64,
 ) -> ApiResult<Vec<(String, almanac_charts::Point)>> {
-    #[derive(Deserialize)]
-    struct P {
-        run_id: String,
-        #[serde(deserialize_with = "float")]
-        value: f64,
-        #[serde(default)]
-        timestamp: i64,
-        #[serde(default)]
-        step: i64,
-    }
-    #[derive(Deserialize)]
-    struct Points {
-        #[serde(default)]
-        metrics: Vec<P>,
-    }
     let mut path = format!("{MLFLOW}/metrics/get-history-bulk-interval?metric_key={}&max_results={max_points}", q(key));
     for id in run_ids {
         path.push_str(&format!("&run_ids={}", q(id)));
@@ -545,25 +236,23 @@ pub async fn history_bulk(
     if let Some((start, end)) = steps {
         path.push_str(&format!("&start_step={start}&end_step={end}"));
     }
-    Ok(get::<Points>(&path)
+    Ok(get::<almanac_wire::Metrics>(&path)
         .await?
         .metrics
         .into_iter()
-        .map(|p| (p.run_id, almanac_charts::Point { step: p.step, timestamp: p.timestamp, value: p.value }))
+        .map(|p| {
+            let point = almanac_charts::Point { step: p.step, timestamp: p.timestamp, value: p.value };
+            (p.run_id.unwrap_or_default(), point)
+        })
         .collect())
 }
 
-pub async fn artifacts(run_id: &str, path: &str) -> ApiResult<Vec<ArtifactFile>> {
-    #[derive(Deserialize)]
-    struct Listing {
-        #[serde(default)]
-        files: Vec<ArtifactFile>,
-    }
+pub async fn artifacts(run_id: &str, path: &str) -> ApiResult<Vec<FileInfo>> {
     let mut url = format!("{MLFLOW}/artifacts/list?run_id={}", q(run_id));
     if !path.is_empty() {
         url.push_str(&format!("&path={}", q(path)));
     }
-    Ok(get::<Listing>(&url).await?.files)
+    Ok(get::<almanac_wire::ArtifactListing>(&url).await?.files)
 }
 
 /// Where the browser can fetch a run's artifact (its proxied download URL).
@@ -574,48 +263,32 @@ pub fn artifact_url(run: &RunInfo, path: &str) -> String {
 }
 
 pub async fn registered_models(filter: &str) -> ApiResult<Vec<RegisteredModel>> {
-    #[derive(Deserialize)]
-    struct Page {
-        #[serde(default)]
-        registered_models: Vec<RegisteredModel>,
-    }
     let url = format!("{MLFLOW}/registered-models/search?max_results=1000&filter={}", q(filter));
-    Ok(get::<Page>(&url).await?.registered_models)
+    Ok(get::<almanac_wire::RegisteredModelsPage>(&url).await?.registered_models)
 }
 
 pub async fn registered_model(name: &str) -> ApiResult<RegisteredModel> {
-    #[derive(Deserialize)]
-    struct Got {
-        registered_model: RegisteredModel,
-    }
-    Ok(get::<Got>(&format!("{MLFLOW}/registered-models/get?name={}", q(name))).await?.registered_model)
+    Ok(get::<almanac_wire::RegisteredModelReply>(&format!("{MLFLOW}/registered-models/get?name={}", q(name)))
+        .await?
+        .registered_model)
 }
 
 /// A model's versions, newest first. Prompts' versions are hidden from plain
 /// searches, as in MLflow, so `prompt` asks for them by their tag.
 pub async fn model_versions(name: &str, prompt: bool) -> ApiResult<Vec<ModelVersion>> {
-    #[derive(Deserialize)]
-    struct Page {
-        #[serde(default)]
-        model_versions: Vec<ModelVersion>,
-    }
     let mut filter = format!("name = '{}'", name.replace('\'', "\\'"));
     if prompt {
         filter.push_str(" AND tags.`mlflow.prompt.is_prompt` = 'true'");
     }
     let url = format!("{MLFLOW}/model-versions/search?max_results=10000&filter={}", q(&filter));
-    let mut versions = get::<Page>(&url).await?.model_versions;
+    let mut versions = get::<almanac_wire::ModelVersionsPage>(&url).await?.model_versions;
     versions.sort_by_key(|v| std::cmp::Reverse(v.version.parse::<i64>().unwrap_or(0)));
     Ok(versions)
 }
 
 pub async fn model_version(name: &str, version: &str) -> ApiResult<ModelVersion> {
-    #[derive(Deserialize)]
-    struct Got {
-        model_version: ModelVersion,
-    }
     let url = format!("{MLFLOW}/model-versions/get?name={}&version={}", q(name), q(version));
-    Ok(get::<Got>(&url).await?.model_version)
+    Ok(get::<almanac_wire::ModelVersionReply>(&url).await?.model_version)
 }
 
 pub async fn update_model_description(name: &str, description: &str) -> ApiResult<()> {
@@ -637,24 +310,8 @@ pub async fn delete_alias(name: &str, alias: &str) -> ApiResult<()> {
     send("DELETE", &format!("{MLFLOW}/registered-models/alias"), json!({"name": name, "alias": alias})).await
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Annotation {
-    pub annotation_id: String,
-    pub run_id: String,
-    pub metric_key: String,
-    pub step: i64,
-    pub text: String,
-    pub author: String,
-    pub created_ms: i64,
-}
-
 pub async fn annotations(run_ids: &[String]) -> ApiResult<Vec<Annotation>> {
-    #[derive(Deserialize)]
-    struct List {
-        #[serde(default)]
-        annotations: Vec<Annotation>,
-    }
-    Ok(post::<List>(&format!("{ALMANAC}/annotations/list"), json!({"run_ids": run_ids})).await?.annotations)
+    Ok(post::<ui::Annotations>(&format!("{ALMANAC}/annotations/list"), json!({"run_ids": run_ids})).await?.annotations)
 }
 
 pub async fn annotate(run_id: &str, metric_key: &str, step: i64, text: &str, author: &str) -> ApiResult<()> {
@@ -667,80 +324,32 @@ pub async fn delete_annotation(run_id: &str, annotation_id: &str) -> ApiResult<(
         .await
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct SavedView {
-    pub view_id: String,
-    pub experiment_id: String,
-    pub name: String,
-    pub spec: String,
-    #[serde(default)]
-    pub updated_ms: i64,
-}
-
-#[derive(Deserialize)]
-struct OneView {
-    view: SavedView,
-}
-
 pub async fn save_view(experiment_id: &str, name: &str, spec: &Value) -> ApiResult<SavedView> {
     let body = json!({"experiment_id": experiment_id, "name": name, "spec": spec.to_string()});
-    Ok(post::<OneView>(&format!("{ALMANAC}/views/save"), body).await?.view)
+    Ok(post::<ui::ViewReply>(&format!("{ALMANAC}/views/save"), body).await?.view)
 }
 
 pub async fn saved_views(experiment_id: &str) -> ApiResult<Vec<SavedView>> {
-    #[derive(Deserialize)]
-    struct Views {
-        #[serde(default)]
-        views: Vec<SavedView>,
-    }
-    Ok(get::<Views>(&format!("{ALMANAC}/views/list?experiment_id={}", q(experiment_id))).await?.views)
+    Ok(get::<ui::Views>(&format!("{ALMANAC}/views/list?experiment_id={}", q(experiment_id))).await?.views)
 }
 
 pub async fn saved_view(view_id: &str) -> ApiResult<SavedView> {
-    Ok(get::<OneView>(&format!("{ALMANAC}/views/get?view_id={}", q(view_id))).await?.view)
+    Ok(get::<ui::ViewReply>(&format!("{ALMANAC}/views/get?view_id={}", q(view_id))).await?.view)
 }
 
-/// A trace as the trace list shows it (MLflow's TraceInfoV3).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct TraceSummary {
-    pub trace_id: String,
-    pub request_time: String,
-    #[serde(default)]
-    pub execution_duration: Option<String>,
-    #[serde(default)]
-    pub state: String,
-    #[serde(default)]
-    pub request_preview: Option<String>,
-    #[serde(default)]
-    pub response_preview: Option<String>,
-    #[serde(default)]
-    pub tags: HashMap<String, String>,
-}
-
-impl TraceSummary {
-    pub fn name(&self) -> &str {
-        self.tags.get("mlflow.traceName").map(String::as_str).unwrap_or("")
-    }
-
-    /// Where the spans file is served: the `mlflow.artifactLocation` tag's
-    /// folder under the artifact proxy.
-    pub fn spans_url(&self) -> Option<String> {
-        let location = self.tags.get("mlflow.artifactLocation")?;
-        let path = almanac_core::validation::proxied_path(location)?;
-        Some(format!("/api/2.0/mlflow-artifacts/artifacts/{path}/traces.json"))
-    }
+/// Where a trace's spans file is served: the `mlflow.artifactLocation`
+/// tag's folder under the artifact proxy.
+pub fn spans_url(trace: &TraceInfoV3) -> Option<String> {
+    let location = trace.tags.get("mlflow.artifactLocation")?;
+    let path = almanac_core::validation::proxied_path(location)?;
+    Some(format!("/api/2.0/mlflow-artifacts/artifacts/{path}/traces.json"))
 }
 
 /// An experiment's traces, newest first.
-pub async fn traces(experiment_id: &str) -> ApiResult<Vec<TraceSummary>> {
-    #[derive(Deserialize)]
-    struct Reply {
-        #[serde(default)]
-        traces: Vec<TraceSummary>,
-    }
+pub async fn traces(experiment_id: &str) -> ApiResult<Vec<TraceInfoV3>> {
     let body = json!({
         "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
         "max_results": 500,
     });
-    Ok(post::<Reply>("/api/3.0/mlflow/traces/search", body).await?.traces)
+    Ok(post::<traces::TracesPage>("/api/3.0/mlflow/traces/search", body).await?.traces)
 }

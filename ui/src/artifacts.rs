@@ -4,7 +4,7 @@
 use yew::platform::spawn_local;
 use yew::prelude::*;
 
-use crate::api::{self, ArtifactFile, RunInfo};
+use crate::api::{self, FileInfo, RunInfo};
 use crate::preview::{self, Kind};
 use crate::widgets::{ErrorBox, Loading, Remote};
 
@@ -16,8 +16,8 @@ pub struct ArtifactsProps {
 #[component]
 pub fn Artifacts(props: &ArtifactsProps) -> Html {
     let dir = use_state(String::new);
-    let listing = use_state(|| Remote::<Vec<ArtifactFile>>::Loading);
-    let open = use_state(|| None::<ArtifactFile>);
+    let listing = use_state(|| Remote::<Vec<FileInfo>>::Loading);
+    let open = use_state(|| None::<FileInfo>);
     {
         let listing = listing.clone();
         use_effect_with((props.run.run_id.clone(), (*dir).clone()), move |(run_id, dir)| {
@@ -108,7 +108,7 @@ fn human_size(bytes: i64) -> String {
 #[derive(Properties, PartialEq)]
 struct PreviewProps {
     run: RunInfo,
-    file: ArtifactFile,
+    file: FileInfo,
 }
 
 #[component]

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
+use almanac_wire::traces::{SpanDict as Span, SpansDoc as Doc};
 use serde_json::Value;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -20,50 +20,6 @@ pub struct SpanRow {
     pub ok: bool,
     pub inputs: String,
     pub outputs: String,
-}
-
-#[derive(Deserialize)]
-struct Doc {
-    spans: Vec<Span>,
-}
-
-#[derive(Deserialize)]
-struct Span {
-    #[serde(default)]
-    span_id: Option<String>,
-    /// MLflow 2.x keeps the id here.
-    #[serde(default)]
-    context: Option<SpanContext>,
-    #[serde(default, alias = "parent_id")]
-    parent_span_id: Option<String>,
-    name: String,
-    #[serde(default, alias = "start_time")]
-    start_time_unix_nano: u64,
-    #[serde(default, alias = "end_time")]
-    end_time_unix_nano: u64,
-    #[serde(default)]
-    status: Option<Value>,
-    /// MLflow 2.x: "OK", "ERROR" or "UNSET".
-    #[serde(default)]
-    status_code: Option<String>,
-    #[serde(default)]
-    attributes: HashMap<String, Value>,
-}
-
-#[derive(Deserialize)]
-struct SpanContext {
-    span_id: String,
-}
-
-impl Span {
-    fn id(&self) -> &str {
-        self.span_id.as_deref().or(self.context.as_ref().map(|c| c.span_id.as_str())).unwrap_or_default()
-    }
-
-    fn failed(&self) -> bool {
-        let code = self.status.as_ref().and_then(|s| s.get("code")).and_then(Value::as_str);
-        code == Some("STATUS_CODE_ERROR") || self.status_code.as_deref() == Some("ERROR")
-    }
 }
 
 /// MLflow keeps each attribute as JSON text; this is its value, compact.

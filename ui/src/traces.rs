@@ -4,7 +4,7 @@
 
 use yew::prelude::*;
 
-use crate::api::{self, TraceSummary};
+use crate::api::{self, TraceInfoV3};
 use crate::route::Route;
 use crate::spans::{SpanRow, span_rows};
 use crate::widgets::{Empty, ErrorBox, Loading, Remote, use_remote};
@@ -70,12 +70,12 @@ pub fn TracesPage(props: &TracesProps) -> Html {
 
 #[derive(Properties, PartialEq)]
 struct DetailProps {
-    trace: TraceSummary,
+    trace: TraceInfoV3,
 }
 
 #[component]
 fn TraceDetail(props: &DetailProps) -> Html {
-    let url = props.trace.spans_url().unwrap_or_default();
+    let url = api::spans_url(&props.trace).unwrap_or_default();
     let spans = use_remote(url, 0, |url| async move {
         if url.is_empty() {
             return Err(api::ApiError {

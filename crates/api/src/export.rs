@@ -17,7 +17,13 @@ use crate::{ApiError, App, ErrorCode, Result};
 /// Progress, for a progress bar.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExportEvent {
-    Counted { runs: u64 },
+    /// The server answered; `target` names it.
+    Connected {
+        target: String,
+    },
+    Counted {
+        runs: u64,
+    },
     RunDone,
     Registry,
 }
@@ -25,6 +31,8 @@ pub enum ExportEvent {
 /// What an export wrote.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExportSummary {
+    /// The server, as it names itself.
+    pub target: String,
     pub experiments_created: usize,
     pub runs_created: usize,
     pub runs_updated: usize,
@@ -51,14 +59,27 @@ fn point_key(key: &str, p: &almanac_core::model::MetricPoint) -> (String, i64, i
 }
 
 impl App {
+    /// Pushes this store (or the named experiments) to the MLflow server at
+    /// `url`.
+    pub fn export_mlflow_to(
+        &self,
+        url: &str,
+        experiments: &[String],
+        progress: &mut dyn FnMut(ExportEvent),
+    ) -> Result<ExportSummary> {
+        let target = MlflowServer::connect(url).map_err(remote_error)?;
+        progress(ExportEvent::Connected { target: target.describe() });
+        self.export_mlflow(&target, experiments, progress)
+    }
+
     /// Pushes this store (or the named experiments) to `target`.
-    pub fn export_mlflow(
+    pub(crate) fn export_mlflow(
         &self,
         target: &MlflowServer,
         experiments: &[String],
         progress: &mut dyn FnMut(ExportEvent),
     ) -> Result<ExportSummary> {
-        let mut summary = ExportSummary::default();
+        let mut summary = ExportSummary { target: target.describe(), ..Default::default() };
         let q = ExperimentQuery { view: ViewType::All, limit: i64::MAX / 2, ..Default::default() };
         let mut chosen = self.store().search_experiments(&q)?.0;
         for name in experiments {

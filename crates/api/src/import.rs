@@ -32,6 +32,8 @@ pub struct ImportOptions {
 /// Progress, for a progress bar.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ImportEvent {
+    /// The source is open; `source` names it.
+    Opened { source: String },
     /// The number of runs the import will look at.
     Counted { runs: u64 },
     /// One run was handled (imported, updated, unchanged or refused).
@@ -43,6 +45,8 @@ pub enum ImportEvent {
 /// What an import did (or, in a dry run, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportSummary {
+    /// The source, as it names itself ("MLflow database /home/me/mlflow.db").
+    pub source: String,
     pub experiments_created: usize,
     pub experiments_matched: usize,
     pub runs_created: usize,
@@ -154,17 +158,31 @@ fn point_key(m: &Metric) -> (String, i64, i64, u64) {
 }
 
 impl App {
+    /// Imports MLflow's history from `location`: an `mlruns` folder, a
+    /// `sqlite:///` database or an `http(s)://` server (see
+    /// [`import_mlflow`](Self::import_mlflow)).
+    pub fn import_mlflow_from(
+        &self,
+        location: &str,
+        options: &ImportOptions,
+        progress: &mut dyn FnMut(ImportEvent),
+    ) -> Result<ImportSummary> {
+        let mut source = almanac_mlflow::open(location).map_err(source_error)?;
+        progress(ImportEvent::Opened { source: source.describe() });
+        self.import_mlflow(source.as_mut(), options, progress)
+    }
+
     /// Imports everything `source` holds (or the chosen experiments) into
     /// this store. Problems with single records are collected in the
     /// summary; only an unreadable source as a whole is an error.
-    pub fn import_mlflow(
+    pub(crate) fn import_mlflow(
         &self,
         source: &mut dyn Source,
         options: &ImportOptions,
         progress: &mut dyn FnMut(ImportEvent),
     ) -> Result<ImportSummary> {
-        let mut summary = ImportSummary::default();
         let origin = source.describe();
+        let mut summary = ImportSummary { source: origin.clone(), ..Default::default() };
         let experiments = source.experiments().map_err(source_error)?;
         for wanted in &options.experiments {
             if !experiments.iter().any(|e| &e.name == wanted) {

@@ -21,11 +21,10 @@ mod tracking;
 use std::sync::Arc;
 
 pub use almanac_blobs::Chunks;
-pub use almanac_core as core;
 pub use almanac_core::{Error, ErrorCode};
-pub use almanac_mlflow as mlflow;
 pub use almanac_store::ModelOrder;
-pub use almanac_store::{MetricRange, MetricSummary, RunGroup, RunKeys, Store, StoreError};
+pub use almanac_store::{MetricRange, MetricSummary, RunGroup, RunKeys};
+use almanac_store::{Store, StoreError};
 pub use artifacts::{ArtifactListing, GcReport, proxied_path};
 pub use bundle::{BundleContents, BundleSummary};
 pub use env::{Clock, Entropy, FixedClock, OsEntropy, SeededEntropy, SystemClock};
@@ -97,7 +96,47 @@ pub(crate) fn appended_json_list(tags: &[almanac_core::model::Tag], key: &str, i
     let mut list: Vec<serde_json::Value> =
         tags.iter().find(|t| t.key == key).and_then(|t| serde_json::from_str(&t.value).ok()).unwrap_or_default();
     list.push(item);
-    serde_json::Value::Array(list).to_string()
+    python_json(&serde_json::Value::Array(list))
+}
+
+/// JSON text as Python's `json.dumps` writes it by default (`", "` and
+/// `": "` between items, non-ASCII escaped): MLflow writes its JSON tags
+/// that way, and clients compare the text.
+pub(crate) fn python_json(value: &serde_json::Value) -> String {
+    struct Python;
+    impl serde_json::ser::Formatter for Python {
+        fn begin_array_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+            if first { Ok(()) } else { w.write_all(b", ") }
+        }
+        fn begin_object_key<W: ?Sized + std::io::Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+            if first { Ok(()) } else { w.write_all(b", ") }
+        }
+        fn begin_object_value<W: ?Sized + std::io::Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+            w.write_all(b": ")
+        }
+        fn write_string_fragment<W: ?Sized + std::io::Write>(
+            &mut self,
+            w: &mut W,
+            fragment: &str,
+        ) -> std::io::Result<()> {
+            for c in fragment.chars() {
+                if c.is_ascii() {
+                    w.write_all(&[c as u8])?;
+                } else {
+                    let mut units = [0u16; 2];
+                    for unit in c.encode_utf16(&mut units) {
+                        write!(w, "\\u{unit:04x}")?;
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, Python);
+    // Writing a Value into memory cannot fail.
+    let _ = serde::Serialize::serialize(value, &mut ser);
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// The store a front end opens when none is named: `$ALMANAC_HOME`, else
@@ -138,7 +177,7 @@ impl App {
         Ok(app)
     }
 
-    pub fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.inner.store
     }
 

@@ -490,7 +490,11 @@ mod tests {
         assert_eq!(renamed.latest_versions.len(), 2);
         assert_eq!(app.model_version("churn2", 3).unwrap().name, "churn2");
         let tag = app.logged_model(&logged.model_id, false).unwrap();
-        assert!(tag.tags.iter().any(|t| t.key == "mlflow.modelVersions" && t.value.contains("\"version\":1")));
+        assert!(
+            tag.tags
+                .iter()
+                .any(|t| t.key == "mlflow.modelVersions" && t.value == r#"[{"name": "churn", "version": 1}]"#)
+        );
     }
 
     #[test]

@@ -304,3 +304,15 @@ fn default_store_dir_prefers_almanac_home_then_the_data_folder() {
         assert_eq!(got, expected.map(PathBuf::from), "{home:?} {data:?}");
     }
 }
+
+#[test]
+fn json_tags_are_written_as_python_writes_them() {
+    for (value, expected) in [
+        (serde_json::json!([{"name": "m", "version": 1}]), r#"[{"name": "m", "version": 1}]"#),
+        (serde_json::json!({"a": [1, 2], "b": "é☃𝄞"}), r#"{"a": [1, 2], "b": "\u00e9\u2603\ud834\udd1e"}"#),
+        (serde_json::json!([]), "[]"),
+        (serde_json::json!({"q": "say \"hi\"\n"}), r#"{"q": "say \"hi\"\n"}"#),
+    ] {
+        assert_eq!(crate::python_json(&value), expected);
+    }
+}

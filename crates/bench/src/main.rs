@@ -298,20 +298,6 @@ async fn search_p50(http: &reqwest::Client, base: &str, exp: &str) -> Result<Dur
     Ok(percentile(&mut samples, 0.5))
 }
 
-#[derive(serde::Deserialize)]
-struct HistoryPage {
-    #[serde(default)]
-    metrics: Vec<HistoryPoint>,
-    next_page_token: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-#[allow(dead_code)] // read to make the parse honest, never inspected
-struct HistoryPoint {
-    step: i64,
-    value: Value,
-}
-
 /// Full retrieval of a metric's history, paging as the mlflow client does.
 async fn history(http: &reqwest::Client, base: &str, points: usize) -> Result<Duration> {
     let exp = create_experiment(http, base, "history").await?;
@@ -334,7 +320,7 @@ async fn history(http: &reqwest::Client, base: &str, points: usize) -> Result<Du
             // Parse what a client needs (steps, values, token) into typed rows.
             let bytes =
                 http.get(format!("{base}/api/2.0/mlflow/metrics/get-history")).query(&q).send().await?.bytes().await?;
-            let page: HistoryPage = serde_json::from_slice(&bytes)?;
+            let page: almanac_wire::Metrics = serde_json::from_slice(&bytes)?;
             got += page.metrics.len();
             match page.next_page_token {
                 Some(tok) if !tok.is_empty() => token = Some(tok),

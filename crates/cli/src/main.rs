@@ -396,18 +396,17 @@ fn fail_on_problems(what: &str, problems: &[String]) -> Result<()> {
 }
 
 fn export_mlflow(store: PathBuf, url: &str, experiments: &[String]) -> Result<()> {
-    let target = almanac_api::mlflow::MlflowServer::connect(url).map_err(|e| anyhow::anyhow!("{e}"))?;
     let app = open_app(&store)?;
     let bar = runs_bar()?;
-    bar.set_message(format!("exporting to {}", target.describe()));
-    let summary = api(app.export_mlflow(&target, experiments, &mut |event| match event {
+    let summary = api(app.export_mlflow_to(url, experiments, &mut |event| match event {
+        almanac_api::ExportEvent::Connected { target } => bar.set_message(format!("exporting to {target}")),
         almanac_api::ExportEvent::Counted { runs } => bar.set_length(runs),
         almanac_api::ExportEvent::RunDone => bar.inc(1),
         almanac_api::ExportEvent::Registry => bar.set_message("exporting the model registry"),
     }))?;
     bar.finish_and_clear();
     let s = &summary;
-    println!("exported to {}:", target.describe());
+    println!("exported to {}:", s.target);
     println!("  experiments:       {} new", s.experiments_created);
     println!("  runs:              {} new, {} updated, {} unchanged", s.runs_created, s.runs_updated, s.runs_unchanged);
     println!("  metric points:     {}", s.metric_points);
@@ -466,12 +465,11 @@ fn bundle(store: PathBuf, cmd: BundleCommand) -> Result<()> {
 }
 
 fn import_mlflow(store: PathBuf, source: &str, experiments: Vec<String>, dry_run: bool) -> Result<()> {
-    let mut reader = almanac_api::mlflow::open(source).map_err(|e| anyhow::anyhow!("{e}"))?;
     let app = open_app(&store)?;
     let bar = runs_bar()?;
-    bar.set_message(format!("importing {}", reader.describe()));
     let options = almanac_api::ImportOptions { experiments, dry_run };
-    let summary = api(app.import_mlflow(reader.as_mut(), &options, &mut |event| match event {
+    let summary = api(app.import_mlflow_from(source, &options, &mut |event| match event {
+        almanac_api::ImportEvent::Opened { source } => bar.set_message(format!("importing {source}")),
         almanac_api::ImportEvent::Counted { runs } => bar.set_length(runs),
         almanac_api::ImportEvent::RunDone { .. } => bar.inc(1),
         almanac_api::ImportEvent::Registry => bar.set_message("importing the model registry"),
@@ -479,7 +477,7 @@ fn import_mlflow(store: PathBuf, source: &str, experiments: Vec<String>, dry_run
     bar.finish_and_clear();
     let s = &summary;
     let verb = if dry_run { "would import" } else { "imported" };
-    println!("{verb} from {}:", reader.describe());
+    println!("{verb} from {}:", s.source);
     println!("  experiments:       {} new, {} matched by name", s.experiments_created, s.experiments_matched);
     println!("  runs:              {} new, {} updated, {} unchanged", s.runs_created, s.runs_updated, s.runs_unchanged);
     println!("  metric points:     {}", s.metric_points);

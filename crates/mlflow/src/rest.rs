@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use almanac_core::model::{Dataset, DatasetInput, Metric, MetricPoint, Param, Tag};
+use almanac_core::model::{Metric, Param, Tag};
+use almanac_wire as wire;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use crate::records::{self, Experiment, LoggedModel, ModelVersion, RegisteredModel, Run, Trace};
@@ -17,7 +19,7 @@ pub struct RestServer {
     http: reqwest::blocking::Client,
     api: Http,
     /// Runs as the search returned them, by id, until read.
-    runs: HashMap<String, Value>,
+    runs: HashMap<String, wire::Run>,
     scratch: tempfile::TempDir,
 }
 
@@ -50,25 +52,47 @@ impl Http {
         let status = r.status();
         let body: Value = r.json().unwrap_or(Value::Null);
         if !status.is_success() {
-            let code = text(&body, "error_code").unwrap_or_default();
-            return Err(fail(format!("{status} {code}: {}", text(&body, "message").unwrap_or_default())));
+            let error: wire::ErrorBody = serde_json::from_value(body).unwrap_or_default();
+            return Err(fail(format!("{status} {}: {}", error.error_code, error.message)));
         }
         Ok(body)
     }
 
-    pub(crate) fn post(&self, path: &str, body: &Value, entity: &str) -> Result<Value> {
+    /// An answer read as the wire shape `T`.
+    pub(crate) fn typed<T: DeserializeOwned>(&self, body: Value, entity: &str, what: &str) -> Result<T> {
+        serde_json::from_value(body)
+            .map_err(|e| SourceError::new(entity, format!("{}{what}", self.base), format!("unexpected answer: {e}")))
+    }
+
+    pub(crate) fn post_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+        entity: &str,
+    ) -> Result<T> {
+        let answer = self.post(path, body, entity)?;
+        self.typed(answer, entity, path)
+    }
+
+    pub(crate) fn get_as<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)], entity: &str) -> Result<T> {
+        let answer = self.get(path, query, entity)?;
+        self.typed(answer, entity, path)
+    }
+
+    pub(crate) fn post(&self, path: &str, body: &impl serde::Serialize, entity: &str) -> Result<Value> {
         let url = format!("{}/api/2.0/mlflow{path}", self.base);
         self.answer(self.client.post(url).json(body).send(), entity, path)
     }
 
     /// Every page of a listing POSTed to `api_path` (`/api/<v>/mlflow/...`).
-    pub(crate) fn pages(&self, api_path: &str, mut body: Value, items: &str, entity: &str) -> Result<Vec<Value>> {
+    pub(crate) fn pages<L: Listing>(&self, api_path: &str, mut body: Value, entity: &str) -> Result<Vec<L::Item>> {
         let url = format!("{}{api_path}", self.base);
         let mut out = Vec::new();
         loop {
-            let page = self.answer(self.client.post(&url).json(&body).send(), entity, api_path)?;
-            out.extend(page.get(items).and_then(Value::as_array).cloned().unwrap_or_default());
-            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
+            let answer = self.answer(self.client.post(&url).json(&body).send(), entity, api_path)?;
+            let (items, next) = self.typed::<L>(answer, entity, api_path)?.parts();
+            out.extend(items);
+            match next.filter(|t| !t.is_empty()) {
                 Some(token) => body["page_token"] = token.into(),
                 None => return Ok(out),
             }
@@ -77,18 +101,19 @@ impl Http {
 
     /// Every trace record of an experiment; none on servers from before
     /// MLflow 3, which have no such endpoint.
-    pub(crate) fn trace_infos(&self, experiment_id: &str) -> Result<Vec<Value>> {
+    pub(crate) fn trace_infos(&self, experiment_id: &str) -> Result<Vec<wire::traces::TraceInfoV3>> {
         let body = json!({
             "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
             "max_results": 100,
         });
-        match self.pages("/api/3.0/mlflow/traces/search", body, "traces", &format!("experiment {experiment_id}")) {
+        let entity = format!("experiment {experiment_id}");
+        match self.pages::<wire::traces::TracesPage>("/api/3.0/mlflow/traces/search", body, &entity) {
             Err(e) if e.reason.starts_with("404") => Ok(Vec::new()),
             other => other,
         }
     }
 
-    pub(crate) fn patch(&self, path: &str, body: &Value, entity: &str) -> Result<Value> {
+    pub(crate) fn patch(&self, path: &str, body: &impl serde::Serialize, entity: &str) -> Result<Value> {
         let url = format!("{}/api/2.0/mlflow{path}", self.base);
         self.answer(self.client.patch(url).json(body).send(), entity, path)
     }
@@ -100,15 +125,15 @@ impl Http {
 
     /// Every version of a registered model. A plain search hides prompt
     /// versions, so they are asked for separately.
-    pub(crate) fn model_versions(&self, name: &str, entity: &str) -> Result<Vec<Value>> {
+    pub(crate) fn model_versions(&self, name: &str, entity: &str) -> Result<Vec<wire::ModelVersion>> {
         let by_name = format!("name='{}'", name.replace('\'', "\\'"));
-        let mut found: Vec<Value> = Vec::new();
+        let mut found: Vec<wire::ModelVersion> = Vec::new();
         for filter in [by_name.clone(), format!("{by_name} AND tags.`mlflow.prompt.is_prompt` = 'true'")] {
-            let page =
-                self.get("/model-versions/search", &[("filter", filter.as_str()), ("max_results", "10000")], entity)?;
-            for v in page.get("model_versions").and_then(Value::as_array).into_iter().flatten() {
-                if !found.iter().any(|x| x.get("version") == v.get("version")) {
-                    found.push(v.clone());
+            let query = [("filter", filter.as_str()), ("max_results", "10000")];
+            let page: wire::ModelVersionsPage = self.get_as("/model-versions/search", &query, entity)?;
+            for v in page.model_versions {
+                if !found.iter().any(|x| x.version == v.version) {
+                    found.push(v);
                 }
             }
         }
@@ -116,66 +141,45 @@ impl Http {
     }
 }
 
-/// A registered model's `aliases` list as (alias, version).
-pub(crate) fn aliases(model: &Value) -> Vec<(String, i64)> {
-    model
-        .get("aliases")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| Some((text(a, "alias")?, int(a, "version")?)))
-        .collect()
+/// A listing page of some wire shape: its items and the next page's token.
+pub(crate) trait Listing: DeserializeOwned {
+    type Item;
+    fn parts(self) -> (Vec<Self::Item>, Option<String>);
 }
 
-pub(crate) fn text(v: &Value, key: &str) -> Option<String> {
-    match v.get(key)? {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
+macro_rules! listing {
+    ($page:ty, $field:ident, $item:ty) => {
+        impl Listing for $page {
+            type Item = $item;
+            fn parts(self) -> (Vec<$item>, Option<String>) {
+                (self.$field, self.next_page_token)
+            }
+        }
+    };
 }
 
-pub(crate) fn int(v: &Value, key: &str) -> Option<i64> {
-    match v.get(key)? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
+listing!(wire::ExperimentsPage, experiments, wire::Experiment);
+listing!(wire::RunsPage, runs, wire::Run);
+listing!(wire::LoggedModelsPage, models, wire::LoggedModel);
+listing!(wire::traces::TracesPage, traces, wire::traces::TraceInfoV3);
+
+/// A registered model's aliases as (alias, version number).
+pub(crate) fn aliases(model: &wire::RegisteredModel) -> Vec<(String, i64)> {
+    model.aliases.iter().filter_map(|a| Some((a.alias.clone(), a.version.parse().ok()?))).collect()
 }
 
-fn float(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => match s.as_str() {
-            "NaN" => Some(f64::NAN),
-            "Infinity" => Some(f64::INFINITY),
-            "-Infinity" => Some(f64::NEG_INFINITY),
-            other => other.parse().ok(),
-        },
-        _ => None,
-    }
+pub(crate) fn tags(items: &[wire::KeyValue]) -> Vec<Tag> {
+    items.iter().cloned().map(Tag::from).collect()
 }
 
 /// A `map<string, string>` field (TraceInfoV3's tags and metadata), in key order.
-fn map_tags(v: &Value, key: &str) -> Vec<Tag> {
-    let mut out: Vec<Tag> = v
-        .get(key)
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-        .filter_map(|(k, v)| Some(Tag { key: k.clone(), value: v.as_str()?.to_string() }))
-        .collect();
-    out.sort_by(|a, b| a.key.cmp(&b.key));
-    out
+fn map_tags(map: &std::collections::BTreeMap<String, String>) -> Vec<Tag> {
+    map.iter().map(|(key, value)| Tag { key: key.clone(), value: value.clone() }).collect()
 }
 
-fn pairs(v: &Value, key: &str) -> Vec<(String, String)> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map(|items| {
-            items.iter().filter_map(|t| Some((text(t, "key")?, text(t, "value").unwrap_or_default()))).collect()
-        })
-        .unwrap_or_default()
+/// Some servers send an empty string for what they lack.
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
 }
 
 /// A span as MLflow's server returns it (OTLP JSON, typed attributes) in
@@ -249,23 +253,19 @@ fn otlp_value(v: &Value) -> Value {
     }
 }
 
-fn tags(v: &Value, key: &str) -> Vec<Tag> {
-    pairs(v, key).into_iter().map(|(key, value)| Tag { key, value }).collect()
-}
-
 impl RestServer {
     /// One trace from its TraceInfoV3 JSON, with its spans: the
     /// `traces.json` artifact through the server's proxy, else the spans the
     /// server keeps in its database.
-    fn trace(&self, experiment_id: &str, info: &Value) -> Result<Trace> {
+    fn trace(&self, experiment_id: &str, info: &wire::traces::TraceInfoV3) -> Result<Trace> {
         use almanac_core::trace;
-        let trace_id = text(info, "trace_id").unwrap_or_default();
+        let trace_id = info.trace_id.clone();
         let entity = format!("trace {trace_id}");
         let fail = |reason: String| SourceError::new(&entity, format!("{}/api/3.0/mlflow/traces", self.base), reason);
-        let request_time = text(info, "request_time").unwrap_or_default();
-        let request_time_ms = trace::parse_rfc3339_ms(&request_time)
+        let request_time = &info.request_time;
+        let request_time_ms = trace::parse_rfc3339_ms(request_time)
             .ok_or_else(|| fail(format!("unreadable request_time '{request_time}'")))?;
-        let all_tags = map_tags(info, "tags");
+        let all_tags = map_tags(&info.tags);
         let location = all_tags.iter().find(|t| t.key == trace::ARTIFACT_LOCATION_TAG).map(|t| t.value.clone());
         let mut spans_json = location.as_deref().and_then(almanac_core::validation::proxied_path).and_then(|path| {
             let url = format!("{}/api/2.0/mlflow-artifacts/artifacts/{path}/{}", self.base, trace::SPANS_FILE);
@@ -286,13 +286,13 @@ impl RestServer {
             info: trace::TraceInfo {
                 trace_id: trace_id.clone(),
                 experiment_id: experiment_id.to_string(),
-                client_request_id: text(info, "client_request_id"),
+                client_request_id: info.client_request_id.clone(),
                 request_time_ms,
-                execution_duration_ms: text(info, "execution_duration").and_then(|d| trace::parse_duration_ms(&d)),
-                state: records::trace_state(text(info, "state").as_deref()),
-                request_preview: text(info, "request_preview"),
-                response_preview: text(info, "response_preview"),
-                trace_metadata: map_tags(info, "trace_metadata"),
+                execution_duration_ms: info.execution_duration.as_deref().and_then(trace::parse_duration_ms),
+                state: records::trace_state(Some(&info.state)),
+                request_preview: info.request_preview.clone(),
+                response_preview: info.response_preview.clone(),
+                trace_metadata: map_tags(&info.trace_metadata),
                 tags: all_tags.into_iter().filter(|t| records::keep_trace_tag(&t.key)).collect(),
             },
             spans_json,
@@ -319,13 +319,13 @@ impl RestServer {
         self.api.post(path, body, entity)
     }
 
-    fn get(&self, path: &str, query: &[(&str, &str)], entity: &str) -> Result<Value> {
-        self.api.get(path, query, entity)
+    fn get_as<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)], entity: &str) -> Result<T> {
+        self.api.get_as(path, query, entity)
     }
 
     /// Every page of a listing under `/api/2.0/mlflow`.
-    fn pages(&self, path: &str, body: Value, items: &str, entity: &str) -> Result<Vec<Value>> {
-        self.api.pages(&format!("/api/2.0/mlflow{path}"), body, items, entity)
+    fn pages<L: Listing>(&self, path: &str, body: Value, entity: &str) -> Result<Vec<L::Item>> {
+        self.api.pages::<L>(&format!("/api/2.0/mlflow{path}"), body, entity)
     }
 
     fn download(&self, url: &str, query: &[(&str, &str)], to: &Path, entity: &str) -> Result<()> {
@@ -353,10 +353,10 @@ impl RestServer {
             if !dir.is_empty() {
                 query.push(("path", dir.as_str()));
             }
-            let listing = self.get("/artifacts/list", &query, entity)?;
-            for f in listing.get("files").and_then(Value::as_array).into_iter().flatten() {
-                let Some(path) = text(f, "path") else { continue };
-                if f.get("is_dir").and_then(Value::as_bool).unwrap_or(false) {
+            let listing: wire::ArtifactListing = self.get_as("/artifacts/list", &query, entity)?;
+            for f in listing.files {
+                let path = f.path;
+                if f.is_dir {
                     dirs.push(path);
                 } else if path.split('/').all(|part| !part.is_empty() && part != "..") {
                     let url = format!("{}/get-artifact", self.base);
@@ -377,12 +377,13 @@ impl RestServer {
         let proxy = format!("{}/api/2.0/mlflow-artifacts/artifacts", self.base);
         while let Some(dir) = dirs.pop() {
             let listing_path = if dir.is_empty() { proxied.to_string() } else { format!("{proxied}/{dir}") };
-            let listing =
+            let answer =
                 self.answer(self.http.get(&proxy).query(&[("path", &listing_path)]).send(), entity, "/artifacts")?;
-            for f in listing.get("files").and_then(Value::as_array).into_iter().flatten() {
-                let Some(name) = text(f, "path") else { continue };
+            let listing: wire::ArtifactListing = self.api.typed(answer, entity, "/artifacts")?;
+            for f in listing.files {
+                let name = f.path;
                 let rel = if dir.is_empty() { name } else { format!("{dir}/{name}") };
-                if f.get("is_dir").and_then(Value::as_bool).unwrap_or(false) {
+                if f.is_dir {
                     dirs.push(rel);
                 } else if rel.split('/').all(|part| !part.is_empty() && part != "..") {
                     self.download(&format!("{proxy}/{proxied}/{rel}"), &[], &root.join(&rel), entity)?;
@@ -399,20 +400,19 @@ impl Source for RestServer {
     }
 
     fn experiments(&mut self) -> Result<Vec<Experiment>> {
-        let all = self.pages(
-            "/experiments/search",
-            json!({"max_results": 1000, "view_type": "ALL"}),
-            "experiments",
-            "experiments",
-        )?;
-        all.iter()
+        let body = json!({"max_results": 1000, "view_type": "ALL"});
+        let all = self.pages::<wire::ExperimentsPage>("/experiments/search", body, "experiments")?;
+        all.into_iter()
             .map(|e| {
+                if e.experiment_id.is_empty() {
+                    return Err(SourceError::new("experiment", &self.base, "no id"));
+                }
                 Ok(Experiment {
-                    id: text(e, "experiment_id").ok_or_else(|| SourceError::new("experiment", &self.base, "no id"))?,
-                    name: text(e, "name").unwrap_or_default(),
-                    lifecycle: records::lifecycle(text(e, "lifecycle_stage").as_deref()),
-                    creation_time: int(e, "creation_time").unwrap_or(0),
-                    tags: tags(e, "tags"),
+                    lifecycle: records::lifecycle(Some(&e.lifecycle_stage)),
+                    creation_time: e.creation_time,
+                    tags: tags(&e.tags),
+                    id: e.experiment_id,
+                    name: e.name,
                 })
             })
             .collect()
@@ -420,10 +420,11 @@ impl Source for RestServer {
 
     fn run_ids(&mut self, experiment_id: &str) -> Result<Vec<String>> {
         let body = json!({"experiment_ids": [experiment_id], "run_view_type": "ALL", "max_results": 1000});
-        let runs = self.pages("/runs/search", body, "runs", &format!("experiment {experiment_id}"))?;
+        let runs = self.pages::<wire::RunsPage>("/runs/search", body, &format!("experiment {experiment_id}"))?;
         let mut ids = Vec::new();
         for run in runs {
-            if let Some(id) = run.get("info").and_then(|i| text(i, "run_id")) {
+            let id = run.info.id().to_string();
+            if !id.is_empty() {
                 ids.push(id.clone());
                 self.runs.insert(id, run);
             }
@@ -435,88 +436,48 @@ impl Source for RestServer {
         let entity = format!("run {run_id}");
         let run = match self.runs.remove(run_id) {
             Some(r) => r,
-            None => self.get("/runs/get", &[("run_id", run_id)], &entity)?["run"].clone(),
+            None => self.get_as::<wire::RunReply>("/runs/get", &[("run_id", run_id)], &entity)?.run,
         };
-        let info = &run["info"];
-        let data = &run["data"];
         let mut metrics = Vec::new();
-        let keys: Vec<String> = data
-            .get("metrics")
-            .and_then(Value::as_array)
-            .map(|m| m.iter().filter_map(|m| text(m, "key")).collect())
-            .unwrap_or_default();
-        for key in keys {
+        for key in run.data.metrics.iter().map(|m| m.key.as_str()) {
             let mut token = String::new();
             loop {
-                let mut query = vec![("run_id", run_id), ("metric_key", key.as_str()), ("max_results", "25000")];
+                let mut query = vec![("run_id", run_id), ("metric_key", key), ("max_results", "25000")];
                 if !token.is_empty() {
                     query.push(("page_token", token.as_str()));
                 }
-                let page = self.get("/metrics/get-history", &query, &entity)?;
-                for m in page.get("metrics").and_then(Value::as_array).into_iter().flatten() {
-                    let point = MetricPoint {
-                        value: m.get("value").and_then(float).unwrap_or(f64::NAN),
-                        timestamp: int(m, "timestamp").unwrap_or(0),
-                        step: int(m, "step").unwrap_or(0),
-                    };
-                    metrics.push(Metric {
-                        key: key.clone(),
-                        point,
-                        model_id: None,
-                        dataset_name: None,
-                        dataset_digest: None,
-                    });
-                }
-                match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
-                    Some(t) => token = t,
+                let page: wire::Metrics = self.get_as("/metrics/get-history", &query, &entity)?;
+                metrics.extend(page.metrics.iter().map(|m| Metric {
+                    key: key.to_string(),
+                    point: m.to_point(),
+                    model_id: None,
+                    dataset_name: None,
+                    dataset_digest: None,
+                }));
+                match wire::next_token(&page.next_page_token) {
+                    Some(t) => token = t.to_string(),
                     None => break,
                 }
             }
         }
         records::collapse(&mut metrics);
-        let inputs = run
-            .pointer("/inputs/dataset_inputs")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|i| {
-                let d = i.get("dataset")?;
-                Some(DatasetInput {
-                    dataset: Dataset {
-                        name: text(d, "name")?,
-                        digest: text(d, "digest")?,
-                        source_type: text(d, "source_type").unwrap_or_default(),
-                        source: text(d, "source").unwrap_or_default(),
-                        schema: text(d, "schema"),
-                        profile: text(d, "profile"),
-                    },
-                    tags: tags(i, "tags"),
-                })
-            })
-            .collect();
-        let outputs = run
-            .pointer("/outputs/model_outputs")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|o| Some((text(o, "model_id")?, int(o, "step").unwrap_or(0))))
-            .collect();
-        let status_raw = text(info, "status").unwrap_or_default();
+        let info = &run.info;
+        let status = records::run_status(&info.status)
+            .ok_or_else(|| SourceError::new(&entity, &self.base, format!("unknown status {:?}", info.status)))?;
         Ok(Run {
             run_id: run_id.to_string(),
             experiment_id: experiment_id.to_string(),
-            run_name: text(info, "run_name").unwrap_or_default(),
-            user_id: text(info, "user_id").unwrap_or_default(),
-            status: records::run_status(&status_raw)
-                .ok_or_else(|| SourceError::new(&entity, &self.base, format!("unknown status {status_raw:?}")))?,
-            start_time: int(info, "start_time").unwrap_or(0),
-            end_time: int(info, "end_time"),
-            lifecycle: records::lifecycle(text(info, "lifecycle_stage").as_deref()),
-            params: pairs(data, "params").into_iter().map(|(key, value)| Param { key, value }).collect(),
-            tags: tags(data, "tags"),
+            run_name: info.run_name.clone(),
+            user_id: info.user_id.clone(),
+            status,
+            start_time: info.start_time,
+            end_time: info.end_time,
+            lifecycle: records::lifecycle(Some(&info.lifecycle_stage)),
+            params: run.data.params.iter().cloned().map(Param::from).collect(),
+            tags: tags(&run.data.tags),
             metrics,
-            inputs,
-            outputs,
+            inputs: run.inputs.dataset_inputs.iter().cloned().map(Into::into).collect(),
+            outputs: run.outputs.model_outputs.iter().map(|o| (o.model_id.clone(), o.step)).collect(),
             artifacts: Some(self.run_artifacts(run_id, &entity)?),
         })
     }
@@ -524,7 +485,7 @@ impl Source for RestServer {
     fn logged_models(&mut self, experiment_id: &str) -> Result<Vec<Result<LoggedModel>>> {
         let entity = format!("experiment {experiment_id}");
         let body = json!({"experiment_ids": [experiment_id], "max_results": 100});
-        let models = match self.pages("/logged-models/search", body, "models", &entity) {
+        let models = match self.pages::<wire::LoggedModelsPage>("/logged-models/search", body, &entity) {
             Ok(m) => m,
             // Servers before MLflow 3 have no logged models.
             Err(e) if e.reason.starts_with("404") => return Ok(Vec::new()),
@@ -533,48 +494,36 @@ impl Source for RestServer {
         Ok(models
             .into_iter()
             .map(|m| {
-                let info = &m["info"];
-                let model_id = text(info, "model_id").unwrap_or_default();
-                let entity = format!("logged model {model_id}");
-                let location = text(info, "artifact_uri").unwrap_or_default();
+                let info = &m.info;
+                let entity = format!("logged model {}", info.model_id);
                 let metrics = m
-                    .pointer("/data/metrics")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
+                    .data
+                    .metrics
+                    .iter()
                     .filter_map(|x| {
-                        let point = MetricPoint {
-                            value: x.get("value").and_then(float)?,
-                            timestamp: int(x, "timestamp").unwrap_or(0),
-                            step: int(x, "step").unwrap_or(0),
-                        };
                         let metric = Metric {
-                            key: text(x, "key")?,
-                            point,
-                            model_id: Some(model_id.clone()),
-                            dataset_name: text(x, "dataset_name"),
-                            dataset_digest: text(x, "dataset_digest"),
+                            key: x.key.clone(),
+                            point: x.to_point(),
+                            model_id: Some(info.model_id.clone()),
+                            dataset_name: x.dataset_name.clone(),
+                            dataset_digest: x.dataset_digest.clone(),
                         };
-                        Some((text(x, "run_id")?, metric))
+                        Some((x.run_id.clone()?, metric))
                     })
                     .collect();
                 Ok(LoggedModel {
                     experiment_id: experiment_id.to_string(),
-                    name: text(info, "name").unwrap_or_default(),
-                    creation_time: int(info, "creation_timestamp_ms").unwrap_or(0),
-                    model_type: text(info, "model_type"),
-                    source_run_id: text(info, "source_run_id"),
-                    status: match text(info, "status").as_deref() {
-                        Some("LOGGED_MODEL_READY") => almanac_core::model::LoggedModelStatus::Ready,
-                        Some("LOGGED_MODEL_UPLOAD_FAILED") => almanac_core::model::LoggedModelStatus::Failed,
-                        _ => almanac_core::model::LoggedModelStatus::Pending,
-                    },
+                    name: info.name.clone(),
+                    creation_time: info.creation_timestamp_ms,
+                    model_type: info.model_type.clone(),
+                    source_run_id: info.source_run_id.clone(),
+                    status: m.status(),
                     lifecycle: almanac_core::model::LifecycleStage::Active,
-                    params: pairs(&m["data"], "params").into_iter().map(|(key, value)| Param { key, value }).collect(),
-                    tags: tags(info, "tags"),
+                    params: m.data.params.iter().cloned().map(Param::from).collect(),
+                    tags: tags(&info.tags),
                     metrics,
-                    artifacts: self.model_artifacts(&model_id, &location, &entity)?,
-                    model_id,
+                    artifacts: self.model_artifacts(&info.model_id, &info.artifact_uri, &entity)?,
+                    model_id: info.model_id.clone(),
                 })
             })
             .collect())
@@ -586,7 +535,7 @@ impl Source for RestServer {
     }
 
     fn registered_models(&mut self) -> Result<Vec<Result<RegisteredModel>>> {
-        let mut models = Vec::new();
+        let mut models: Vec<wire::RegisteredModel> = Vec::new();
         // A plain search hides prompts (registered models tagged as such):
         // ask for them separately.
         for filter in ["", "tags.`mlflow.prompt.is_prompt` = 'true'"] {
@@ -599,14 +548,15 @@ impl Source for RestServer {
                 if !token.is_empty() {
                     query.push(("page_token", token.as_str()));
                 }
-                let page = self.get("/registered-models/search", &query, "registered models")?;
-                for m in page.get("registered_models").and_then(Value::as_array).into_iter().flatten() {
-                    if !models.iter().any(|x: &Value| x.get("name") == m.get("name")) {
-                        models.push(m.clone());
+                let page: wire::RegisteredModelsPage =
+                    self.get_as("/registered-models/search", &query, "registered models")?;
+                for m in page.registered_models {
+                    if !models.iter().any(|x| x.name == m.name) {
+                        models.push(m);
                     }
                 }
-                match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
-                    Some(t) => token = t,
+                match wire::next_token(&page.next_page_token) {
+                    Some(t) => token = t.to_string(),
                     None => break,
                 }
             }
@@ -614,35 +564,37 @@ impl Source for RestServer {
         Ok(models
             .into_iter()
             .map(|m| {
-                let name = text(&m, "name").unwrap_or_default();
-                let entity = format!("registered model {name}");
-                let found = self.api.model_versions(&name, &entity)?;
+                let entity = format!("registered model {}", m.name);
+                let found = self.api.model_versions(&m.name, &entity)?;
                 let mut versions: Vec<ModelVersion> = found
                     .iter()
                     .filter_map(|v| {
                         Some(ModelVersion {
-                            version: int(v, "version")?,
-                            creation_time: int(v, "creation_timestamp").unwrap_or(0),
-                            description: text(v, "description").filter(|d| !d.is_empty()),
-                            current_stage: text(v, "current_stage").unwrap_or_else(|| "None".into()),
-                            source: text(v, "source").unwrap_or_default(),
-                            storage_location: text(v, "storage_location"),
-                            run_id: text(v, "run_id").filter(|r| !r.is_empty()),
-                            run_link: text(v, "run_link").filter(|r| !r.is_empty()),
-                            model_id: text(v, "model_id").filter(|r| !r.is_empty()),
-                            tags: tags(v, "tags"),
+                            version: v.version.parse().ok()?,
+                            creation_time: v.creation_timestamp,
+                            description: non_empty(&v.description),
+                            current_stage: if v.current_stage.is_empty() {
+                                "None".into()
+                            } else {
+                                v.current_stage.clone()
+                            },
+                            source: v.source.clone(),
+                            storage_location: v.storage_location.clone(),
+                            run_id: non_empty(&v.run_id),
+                            run_link: non_empty(&v.run_link),
+                            model_id: v.model_id.as_deref().and_then(non_empty),
+                            tags: tags(&v.tags),
                         })
                     })
                     .collect();
                 versions.sort_by_key(|v| v.version);
-                let aliases = aliases(&m);
                 Ok(RegisteredModel {
-                    creation_time: int(&m, "creation_timestamp").unwrap_or(0),
-                    description: text(&m, "description").filter(|d| !d.is_empty()),
-                    tags: tags(&m, "tags"),
-                    aliases,
+                    creation_time: m.creation_timestamp,
+                    description: non_empty(&m.description),
+                    tags: tags(&m.tags),
+                    aliases: aliases(&m),
                     versions,
-                    name,
+                    name: m.name,
                 })
             })
             .collect())

@@ -10,10 +10,11 @@ use std::collections::HashMap;
 
 use almanac_core::model::{DatasetInput, Metric, MetricPoint, Param, RunStatus, Tag};
 use almanac_core::trace::{self, TraceInfo};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::rest::{Http, int, text};
+use crate::rest::Http;
 use crate::{Result, SourceError};
+use almanac_wire as wire;
 
 /// The tag that records which Almanac run a server's run came from.
 pub const RUN_ORIGIN_TAG: &str = "almanac.run_id";
@@ -47,29 +48,13 @@ pub struct MlflowServer {
     api: Http,
 }
 
-fn tag_json(tags: &[Tag]) -> Vec<Value> {
-    tags.iter().map(|t| json!({"key": t.key, "value": t.value})).collect()
+fn tag_json(tags: &[Tag]) -> Vec<wire::KeyValue> {
+    wire::tracking::key_values(tags)
 }
 
-fn value_json(v: f64) -> Value {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v == f64::INFINITY {
-        "Infinity".into()
-    } else if v == f64::NEG_INFINITY {
-        "-Infinity".into()
-    } else {
-        v.into()
-    }
-}
-
-fn map_of(v: &Value, key: &str) -> HashMap<String, String> {
-    v.get(key)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|t| Some((text(t, "key")?, text(t, "value").unwrap_or_default())))
-        .collect()
+/// The wire's key-value list as a map (tags and params by key).
+fn map_of(items: &[wire::KeyValue]) -> HashMap<String, String> {
+    items.iter().map(|t| (t.key.clone(), t.value.clone())).collect()
 }
 
 impl MlflowServer {
@@ -79,9 +64,10 @@ impl MlflowServer {
         Ok(self
             .api
             .trace_infos(experiment_id)?
-            .iter()
-            .filter_map(|t| {
-                Some((text(t, "trace_id")?, t.get("tags").and_then(|tags| text(tags, trace::ARTIFACT_LOCATION_TAG))))
+            .into_iter()
+            .map(|t| {
+                let location = t.tags.get(trace::ARTIFACT_LOCATION_TAG).cloned();
+                (t.trace_id, location)
             })
             .collect())
     }
@@ -96,8 +82,9 @@ impl MlflowServer {
                 trace_info: almanac_wire::traces::TraceInfoV3::new(info, experiment_id),
             },
         };
-        let stored = self.api.answer(self.api.client.post(&url).json(&body).send(), &entity, "/traces")?;
-        Ok(stored.pointer("/trace/trace_info/tags").and_then(|tags| text(tags, trace::ARTIFACT_LOCATION_TAG)))
+        let answer = self.api.answer(self.api.client.post(&url).json(&body).send(), &entity, "/traces")?;
+        let stored: wire::traces::TraceReply = self.api.typed(answer, &entity, "/traces")?;
+        Ok(stored.trace.trace_info.tags.get(trace::ARTIFACT_LOCATION_TAG).cloned())
     }
 
     pub fn connect(url: &str) -> Result<MlflowServer> {
@@ -114,11 +101,16 @@ impl MlflowServer {
 
     /// The server's experiment of this name, deleted ones included.
     pub fn experiment_by_name(&self, name: &str) -> Result<Option<RemoteExperiment>> {
-        match self.api.get("/experiments/get-by-name", &[("experiment_name", name)], &format!("experiment {name}")) {
+        let query = [("experiment_name", name)];
+        match self.api.get_as::<wire::ExperimentReply>(
+            "/experiments/get-by-name",
+            &query,
+            &format!("experiment {name}"),
+        ) {
             Ok(v) => Ok(Some(RemoteExperiment {
-                id: text(&v["experiment"], "experiment_id").unwrap_or_default(),
-                tags: map_of(&v["experiment"], "tags"),
-                deleted: text(&v["experiment"], "lifecycle_stage").as_deref() == Some("deleted"),
+                tags: map_of(&v.experiment.tags),
+                deleted: v.experiment.lifecycle_stage == "deleted",
+                id: v.experiment.experiment_id,
             })),
             Err(e) if e.reason.contains("RESOURCE_DOES_NOT_EXIST") => Ok(None),
             Err(e) => Err(e),
@@ -126,12 +118,10 @@ impl MlflowServer {
     }
 
     pub fn create_experiment(&self, name: &str, tags: &[Tag]) -> Result<String> {
-        let v = self.api.post(
-            "/experiments/create",
-            &json!({"name": name, "tags": tag_json(tags)}),
-            &format!("experiment {name}"),
-        )?;
-        Ok(text(&v, "experiment_id").unwrap_or_default())
+        let body = json!({"name": name, "tags": tag_json(tags)});
+        let v: wire::ExperimentCreated =
+            self.api.post_as("/experiments/create", &body, &format!("experiment {name}"))?;
+        Ok(v.experiment_id)
     }
 
     pub fn set_experiment_tag(&self, experiment_id: &str, tag: &Tag) -> Result<()> {
@@ -144,33 +134,33 @@ impl MlflowServer {
         let mut out = HashMap::new();
         let mut body = json!({"experiment_ids": [experiment_id], "run_view_type": "ALL", "max_results": 1000});
         loop {
-            let page = self.api.post("/runs/search", &body, &format!("experiment {experiment_id}"))?;
-            for run in page.get("runs").and_then(Value::as_array).into_iter().flatten() {
-                let tags = map_of(&run["data"], "tags");
+            let page: wire::RunsPage =
+                self.api.post_as("/runs/search", &body, &format!("experiment {experiment_id}"))?;
+            for run in page.runs {
+                let tags = map_of(&run.data.tags);
                 let Some(origin) = tags.get(RUN_ORIGIN_TAG).cloned() else { continue };
-                let info = &run["info"];
                 let datasets = run
-                    .pointer("/inputs/dataset_inputs")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|i| Some((text(&i["dataset"], "name")?, text(&i["dataset"], "digest")?)))
+                    .inputs
+                    .dataset_inputs
+                    .iter()
+                    .map(|i| (i.dataset.name.clone(), i.dataset.digest.clone()))
                     .collect();
+                let info = run.info;
                 out.insert(
                     origin,
                     RemoteRun {
-                        run_id: text(info, "run_id").unwrap_or_default(),
-                        artifact_uri: text(info, "artifact_uri").unwrap_or_default(),
-                        status: text(info, "status").unwrap_or_default(),
-                        end_time: int(info, "end_time"),
-                        lifecycle: text(info, "lifecycle_stage").unwrap_or_default(),
-                        params: map_of(&run["data"], "params"),
+                        run_id: info.id().to_string(),
+                        artifact_uri: info.artifact_uri,
+                        status: info.status,
+                        end_time: info.end_time,
+                        lifecycle: info.lifecycle_stage,
+                        params: map_of(&run.data.params),
                         tags,
                         datasets,
                     },
                 );
             }
-            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
+            match wire::next_token(&page.next_page_token) {
                 Some(token) => body["page_token"] = token.into(),
                 None => return Ok(out),
             }
@@ -187,34 +177,23 @@ impl MlflowServer {
     ) -> Result<(String, String)> {
         let body =
             json!({"experiment_id": experiment_id, "run_name": name, "start_time": start_time, "tags": tag_json(tags)});
-        let v = self.api.post("/runs/create", &body, &format!("run {name}"))?;
-        Ok((
-            text(&v["run"]["info"], "run_id").unwrap_or_default(),
-            text(&v["run"]["info"], "artifact_uri").unwrap_or_default(),
-        ))
+        let v: wire::RunReply = self.api.post_as("/runs/create", &body, &format!("run {name}"))?;
+        Ok((v.run.info.id().to_string(), v.run.info.artifact_uri))
     }
 
     /// Logs in as many batches as MLflow's limits need.
     pub fn log_batch(&self, run_id: &str, metrics: &[Metric], params: &[Param], tags: &[Tag]) -> Result<()> {
         let entity = format!("run {run_id}");
         for chunk in params.chunks(100) {
-            let params: Vec<Value> = chunk.iter().map(|p| json!({"key": p.key, "value": p.value})).collect();
+            let params = wire::tracking::key_values(chunk);
             self.api.post("/runs/log-batch", &json!({"run_id": run_id, "params": params}), &entity)?;
         }
         for chunk in tags.chunks(100) {
             self.api.post("/runs/log-batch", &json!({"run_id": run_id, "tags": tag_json(chunk)}), &entity)?;
         }
         for chunk in metrics.chunks(1000) {
-            let metrics: Vec<Value> = chunk
-                .iter()
-                .map(|m| {
-                    let mut v = json!({"key": m.key, "value": value_json(m.point.value), "timestamp": m.point.timestamp, "step": m.point.step});
-                    if let Some(model) = &m.model_id {
-                        v["model_id"] = model.clone().into();
-                    }
-                    v
-                })
-                .collect();
+            let metrics: Vec<wire::Metric> =
+                chunk.iter().map(|m| wire::Metric { model_id: m.model_id.clone(), ..wire::Metric::from(m) }).collect();
             self.api.post("/runs/log-batch", &json!({"run_id": run_id, "metrics": metrics}), &entity)?;
         }
         Ok(())
@@ -228,22 +207,10 @@ impl MlflowServer {
             if !token.is_empty() {
                 query.push(("page_token", token.as_str()));
             }
-            let page = self.api.get("/metrics/get-history", &query, &format!("run {run_id}"))?;
-            for m in page.get("metrics").and_then(Value::as_array).into_iter().flatten() {
-                let value = match m.get("value") {
-                    Some(Value::Number(n)) => n.as_f64().unwrap_or(f64::NAN),
-                    Some(Value::String(s)) if s == "Infinity" => f64::INFINITY,
-                    Some(Value::String(s)) if s == "-Infinity" => f64::NEG_INFINITY,
-                    _ => f64::NAN,
-                };
-                out.push(MetricPoint {
-                    value,
-                    timestamp: int(m, "timestamp").unwrap_or(0),
-                    step: int(m, "step").unwrap_or(0),
-                });
-            }
-            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
-                Some(t) => token = t,
+            let page: wire::Metrics = self.api.get_as("/metrics/get-history", &query, &format!("run {run_id}"))?;
+            out.extend(page.metrics.iter().map(wire::Metric::to_point));
+            match wire::next_token(&page.next_page_token) {
+                Some(t) => token = t.to_string(),
                 None => return Ok(out),
             }
         }
@@ -270,14 +237,7 @@ impl MlflowServer {
     }
 
     pub fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<()> {
-        let datasets: Vec<Value> = inputs
-            .iter()
-            .map(|i| {
-                let d = &i.dataset;
-                json!({"tags": tag_json(&i.tags), "dataset": {"name": d.name, "digest": d.digest, "source_type": d.source_type,
-                       "source": d.source, "schema": d.schema, "profile": d.profile}})
-            })
-            .collect();
+        let datasets: Vec<wire::DatasetInput> = inputs.iter().map(wire::DatasetInput::from).collect();
         self.api
             .post("/runs/log-inputs", &json!({"run_id": run_id, "datasets": datasets}), &format!("run {run_id}"))
             .map(drop)
@@ -291,15 +251,15 @@ impl MlflowServer {
         let url = format!("{}/api/2.0/mlflow-artifacts/artifacts", self.api.base);
         while let Some(dir) = dirs.pop() {
             let path = if dir.is_empty() { root.clone() } else { format!("{root}/{dir}") };
-            let listing =
+            let answer =
                 self.api.answer(self.api.client.get(&url).query(&[("path", &path)]).send(), root_uri, "/artifacts")?;
-            for f in listing.get("files").and_then(Value::as_array).into_iter().flatten() {
-                let Some(name) = text(f, "path") else { continue };
-                let rel = if dir.is_empty() { name } else { format!("{dir}/{name}") };
-                if f.get("is_dir").and_then(Value::as_bool).unwrap_or(false) {
+            let listing: wire::ArtifactListing = self.api.typed(answer, root_uri, "/artifacts")?;
+            for f in listing.files {
+                let rel = if dir.is_empty() { f.path } else { format!("{dir}/{}", f.path) };
+                if f.is_dir {
                     dirs.push(rel);
                 } else {
-                    out.insert(rel, int(f, "file_size").unwrap_or(0) as u64);
+                    out.insert(rel, f.file_size.unwrap_or(0) as u64);
                 }
             }
         }
@@ -310,10 +270,9 @@ impl MlflowServer {
     pub fn has_artifact(&self, root_uri: &str, name: &str) -> Result<bool> {
         let root = proxied(root_uri, &self.api.base)?;
         let url = format!("{}/api/2.0/mlflow-artifacts/artifacts", self.api.base);
-        let listing =
-            self.api.answer(self.api.client.get(&url).query(&[("path", &root)]).send(), name, "/artifacts")?;
-        let files = listing.get("files").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-        Ok(files.iter().any(|f| text(f, "path").as_deref() == Some(name) && f["is_dir"] != Value::Bool(true)))
+        let answer = self.api.answer(self.api.client.get(&url).query(&[("path", &root)]).send(), name, "/artifacts")?;
+        let listing: wire::ArtifactListing = self.api.typed(answer, name, "/artifacts")?;
+        Ok(listing.files.iter().any(|f| f.path == name && !f.is_dir))
     }
 
     /// Streams `file` to `rel` under an `mlflow-artifacts:/` root.
@@ -331,21 +290,18 @@ impl MlflowServer {
         let mut out = HashMap::new();
         let mut body = json!({"experiment_ids": [experiment_id], "max_results": 100});
         loop {
-            let page = match self.api.post("/logged-models/search", &body, &format!("experiment {experiment_id}")) {
+            let entity = format!("experiment {experiment_id}");
+            let page: wire::LoggedModelsPage = match self.api.post_as("/logged-models/search", &body, &entity) {
                 Ok(p) => p,
                 Err(e) if e.reason.contains("404") => return Ok(out),
                 Err(e) => return Err(e),
             };
-            for m in page.get("models").and_then(Value::as_array).into_iter().flatten() {
-                let info = &m["info"];
-                if let Some(origin) = map_of(info, "tags").get(MODEL_ORIGIN_TAG) {
-                    out.insert(
-                        origin.clone(),
-                        (text(info, "model_id").unwrap_or_default(), text(info, "artifact_uri").unwrap_or_default()),
-                    );
+            for m in page.models {
+                if let Some(origin) = map_of(&m.info.tags).remove(MODEL_ORIGIN_TAG) {
+                    out.insert(origin, (m.info.model_id, m.info.artifact_uri));
                 }
             }
-            match text(&page, "next_page_token").filter(|t| !t.is_empty()) {
+            match wire::next_token(&page.next_page_token) {
                 Some(token) => body["page_token"] = token.into(),
                 None => return Ok(out),
             }
@@ -362,7 +318,7 @@ impl MlflowServer {
         params: &[Param],
         tags: &[Tag],
     ) -> Result<(String, String)> {
-        let params: Vec<Value> = params.iter().map(|p| json!({"key": p.key, "value": p.value})).collect();
+        let params = wire::tracking::key_values(params);
         let mut body = json!({"experiment_id": experiment_id, "name": name, "params": params, "tags": tag_json(tags)});
         if let Some(run) = source_run_id {
             body["source_run_id"] = run.into();
@@ -370,11 +326,8 @@ impl MlflowServer {
         if let Some(t) = model_type {
             body["model_type"] = t.into();
         }
-        let v = self.api.post("/logged-models", &body, &format!("logged model {name}"))?;
-        Ok((
-            text(&v["model"]["info"], "model_id").unwrap_or_default(),
-            text(&v["model"]["info"], "artifact_uri").unwrap_or_default(),
-        ))
+        let v: wire::LoggedModelReply = self.api.post_as("/logged-models", &body, &format!("logged model {name}"))?;
+        Ok((v.model.info.model_id, v.model.info.artifact_uri))
     }
 
     pub fn finalize_logged_model(&self, model_id: &str, ready: bool) -> Result<()> {
@@ -392,19 +345,20 @@ impl MlflowServer {
         name: &str,
     ) -> Result<Option<(HashMap<String, String>, HashMap<String, i64>, HashMap<i64, i64>)>> {
         let entity = format!("registered model {name}");
-        let model = match self.api.get("/registered-models/get", &[("name", name)], &entity) {
-            Ok(v) => v["registered_model"].clone(),
-            Err(e) if e.reason.contains("RESOURCE_DOES_NOT_EXIST") => return Ok(None),
-            Err(e) => return Err(e),
-        };
+        let model =
+            match self.api.get_as::<wire::RegisteredModelReply>("/registered-models/get", &[("name", name)], &entity) {
+                Ok(v) => v.registered_model,
+                Err(e) if e.reason.contains("RESOURCE_DOES_NOT_EXIST") => return Ok(None),
+                Err(e) => return Err(e),
+            };
         let aliases = crate::rest::aliases(&model).into_iter().collect();
         let versions = self
             .api
             .model_versions(name, &entity)?
             .iter()
-            .filter_map(|v| Some((map_of(v, "tags").get(VERSION_ORIGIN_TAG)?.parse().ok()?, int(v, "version")?)))
+            .filter_map(|v| Some((v.tag(VERSION_ORIGIN_TAG)?.parse().ok()?, v.version.parse().ok()?)))
             .collect();
-        Ok(Some((map_of(&model, "tags"), aliases, versions)))
+        Ok(Some((map_of(&model.tags), aliases, versions)))
     }
 
     pub fn create_registered_model(&self, name: &str, description: Option<&str>, tags: &[Tag]) -> Result<()> {
@@ -435,9 +389,9 @@ impl MlflowServer {
         if let Some(m) = model_id {
             body["model_id"] = m.into();
         }
-        let v = self.api.post("/model-versions/create", &body, &format!("registered model {name}"))?;
-        int(&v["model_version"], "version")
-            .ok_or_else(|| SourceError::new(name, &self.api.base, "no version in the answer"))
+        let v: wire::ModelVersionReply =
+            self.api.post_as("/model-versions/create", &body, &format!("registered model {name}"))?;
+        v.model_version.version.parse().map_err(|_| SourceError::new(name, &self.api.base, "no version in the answer"))
     }
 
     pub fn transition_stage(&self, name: &str, version: i64, stage: &str) -> Result<()> {

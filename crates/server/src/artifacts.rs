@@ -10,8 +10,48 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
+use axum::Router;
+use axum::routing::get;
+
 use crate::input::Input;
-use crate::{api_error, json_response};
+use crate::reply::{api_error, json_response};
+
+/// Mounts the artifact routes: MLflow's `mlflow-artifacts` proxy, the
+/// downloads MLflow's UI makes, and `server-info`, which the client reads
+/// before proxied downloads.
+pub fn mount(mut router: Router<App>) -> Router<App> {
+    for prefix in ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"] {
+        router = router.route(
+            &format!("{prefix}/server-info"),
+            get(|| async {
+                json_response(
+                    StatusCode::OK,
+                    &almanac_wire::ServerInfo { store_type: "SqlStore".into(), workspaces_enabled: false },
+                )
+            }),
+        );
+    }
+    router = router
+        .route("/get-artifact", get(get_run_artifact))
+        .route("/model-versions/get-artifact", get(get_model_version_artifact));
+    for prefix in ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"] {
+        router = router
+            .route(&format!("{prefix}/artifacts"), get(list))
+            .route(&format!("{prefix}/artifacts/{{*path}}"), get(download).put(upload).delete(delete));
+        // As MLflow's server over a local artifact folder: no multipart
+        // uploads. The client, asked for one (MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD),
+        // falls back to a single PUT when it reads this exact message.
+        for action in ["create", "complete", "abort"] {
+            router = router.route(
+                &format!("{prefix}/mpu/{action}/{{*path}}"),
+                axum::routing::post(|| async {
+                    api_error(ApiError { code: ErrorCode::NotImplemented, message: MULTIPART_UNSUPPORTED.into() })
+                }),
+            );
+        }
+    }
+    router
+}
 
 /// The message `mlflow`'s HTTP artifact client matches to fall back from a
 /// multipart upload to a single PUT.

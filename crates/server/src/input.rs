@@ -3,7 +3,7 @@
 //! messages.
 
 use almanac_api::{ApiError, Error};
-use almanac_core::model::float_text;
+use almanac_core::model::{Tag, ViewType, float_text};
 use std::borrow::Cow;
 
 use serde_json::{Map, Value};
@@ -211,6 +211,15 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// A repeated string field that must hold at least one item.
+    pub fn req_str_list(&self, field: &str) -> Result<Vec<String>, ApiError> {
+        let items = self.str_list(field)?;
+        if items.is_empty() {
+            return Err(missing(&self.name(field)));
+        }
+        Ok(items)
+    }
+
     /// A `map<string, string>` field, as protobuf's JSON writes it, in key order.
     pub fn str_map(&self, field: &str) -> Result<Vec<(String, String)>, ApiError> {
         match self.get(field) {
@@ -260,6 +269,26 @@ impl<'a> Input<'a> {
             })),
             Some(v) => Err(wrong_type(&self.name(field), v)),
         }
+    }
+}
+
+/// A repeated `{key, value}` field as tags.
+pub(crate) fn tags_of(input: &Input, field: &str) -> Result<Vec<Tag>, ApiError> {
+    input
+        .objects(field)?
+        .iter()
+        .map(|t| Ok(Tag { key: t.req_str("key")?, value: t.opt_str("value")?.unwrap_or_default() }))
+        .collect()
+}
+
+/// A view-type field (`ACTIVE_ONLY`, `DELETED_ONLY`, `ALL`); active only when absent.
+pub(crate) fn view(input: &Input, field: &str) -> Result<ViewType, ApiError> {
+    match input.opt_str(field)? {
+        None => Ok(ViewType::ActiveOnly),
+        Some(s) => ViewType::parse(&s).ok_or_else(|| {
+            Error::invalid(format!("Invalid value '{s}' for parameter '{field}': use ACTIVE_ONLY, DELETED_ONLY or ALL"))
+                .into()
+        }),
     }
 }
 

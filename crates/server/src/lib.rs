@@ -1,14 +1,19 @@
 //! Almanac's HTTP layer: MLflow's REST wire format over [`almanac_api::App`].
 //!
-//! The layer is thin on purpose: [`routes`] maps each MLflow route to app
-//! calls, [`input`] reads requests with MLflow's leniency, [`wire`] writes
-//! MLflow's JSON. No tracking logic lives here.
+//! The layer is thin on purpose: each feature module (`tracking`, `models`,
+//! `registry`, `traces`, `artifacts`, `review`) owns its route table and
+//! maps each route to app calls; `input` reads requests with MLflow's
+//! leniency; answers are `almanac-wire`'s shapes, written by `reply`. This
+//! file only mounts the tables. No tracking logic lives here.
 
 mod artifacts;
 mod input;
+mod models;
+mod registry;
+mod reply;
 mod review;
-mod routes;
 mod traces;
+mod tracking;
 mod ui;
 
 use std::future::Future;
@@ -17,8 +22,10 @@ use almanac_api::{ApiError, App, ErrorCode};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawPathParams, RawQuery, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+
+use crate::reply::{api_error, error_response, json_bytes};
 use axum::routing::{get, on};
 
 pub use input::Input;
@@ -38,14 +45,10 @@ const ALMANAC_PREFIXES: [&str; 2] = ["/api/2.0/almanac", "/ajax-api/2.0/almanac"
 
 /// Mounts a route table under `prefix`: one method router per path, holding
 /// every method the table lists for it.
-fn mount(
-    mut router: Router<App>,
-    prefix: &str,
-    table: &[(&'static str, axum::routing::MethodFilter, routes::Handler)],
-) -> Router<App> {
+fn mount(mut router: Router<App>, prefix: &str, table: &[reply::Route]) -> Router<App> {
     let mut by_path: Vec<(&str, axum::routing::MethodRouter<App>)> = Vec::new();
     for &(path, filter, handler) in table {
-        let fast = routes::fast_path(path);
+        let fast = tracking::fast_path(path);
         let one =
             on(filter, move |state: State<App>, method: Method, params: RawPathParams, query: RawQuery, body: Body| {
                 call(state, method, params, query, body, handler, fast)
@@ -74,63 +77,19 @@ pub fn router(app: App) -> Router {
         .route("/assets/{name}", get(ui::asset))
         .route("/health", get(|| async { "OK" }))
         .route("/version", get(|| async { MLFLOW_COMPAT_VERSION }));
-    for prefix in ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"] {
-        router = router.route(
-            &format!("{prefix}/server-info"),
-            get(|| async {
-                json_response(
-                    StatusCode::OK,
-                    &almanac_wire::ServerInfo { store_type: "SqlStore".into(), workspaces_enabled: false },
-                )
-            }),
-        );
-    }
-    router = router
-        .route("/get-artifact", get(artifacts::get_run_artifact))
-        .route("/model-versions/get-artifact", get(artifacts::get_model_version_artifact));
-    for prefix in ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"] {
-        router = router.route(&format!("{prefix}/artifacts"), get(artifacts::list)).route(
-            &format!("{prefix}/artifacts/{{*path}}"),
-            get(artifacts::download).put(artifacts::upload).delete(artifacts::delete),
-        );
-        // As MLflow's server over a local artifact folder: no multipart
-        // uploads. The client, asked for one (MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD),
-        // falls back to a single PUT when it reads this exact message.
-        for action in ["create", "complete", "abort"] {
-            router = router.route(
-                &format!("{prefix}/mpu/{action}/{{*path}}"),
-                axum::routing::post(|| async {
-                    api_error(ApiError {
-                        code: ErrorCode::NotImplemented,
-                        message: artifacts::MULTIPART_UNSUPPORTED.into(),
-                    })
-                }),
-            );
-        }
-    }
     for prefix in PREFIXES {
-        router = mount(router, prefix, routes::TRACKING);
-        router = mount(router, prefix, traces::V2);
+        for table in [tracking::ROUTES, models::ROUTES, registry::ROUTES, traces::V2] {
+            router = mount(router, prefix, table);
+        }
     }
     for prefix in ["/api/3.0/mlflow", "/ajax-api/3.0/mlflow"] {
         router = mount(router, prefix, traces::V3);
     }
-    router = router.route(
-        "/v1/traces",
-        axum::routing::post(|| async {
-            json_response(
-                StatusCode::NOT_IMPLEMENTED,
-                &almanac_wire::ErrorBody {
-                    error_code: ErrorCode::NotImplemented.as_str().into(),
-                    message: traces::OTLP_UNSUPPORTED.into(),
-                    detail: Some(traces::OTLP_UNSUPPORTED.into()),
-                },
-            )
-        }),
-    );
     for prefix in ALMANAC_PREFIXES {
-        router = mount(router, prefix, routes::ALMANAC);
+        router = mount(router, prefix, review::ROUTES);
     }
+    router = artifacts::mount(router);
+    router = traces::mount_otlp(router);
     router
         .fallback(|method: Method, uri: axum::http::Uri| async move {
             error_response(
@@ -148,8 +107,8 @@ async fn call(
     params: RawPathParams,
     RawQuery(query): RawQuery,
     body: Body,
-    handler: routes::Handler,
-    fast: Option<routes::FastHandler>,
+    handler: reply::Handler,
+    fast: Option<reply::FastHandler>,
 ) -> Response {
     let bytes: Bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(b) => b,
@@ -190,30 +149,6 @@ async fn call(
             api_error(ApiError { code: ErrorCode::InternalError, message: "internal error".into() })
         }
     }
-}
-
-pub(crate) fn json_response(status: StatusCode, value: &impl serde::Serialize) -> Response {
-    json_bytes(status, serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec()))
-}
-
-fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
-    let mut response = (status, body).into_response();
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response
-}
-
-pub(crate) fn api_error(e: ApiError) -> Response {
-    let status = StatusCode::from_u16(e.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() {
-        tracing::error!(code = %e.code, message = %e.message, "request failed");
-    } else {
-        tracing::debug!(code = %e.code, message = %e.message, "request refused");
-    }
-    error_response(e.code, status, e.message)
-}
-
-fn error_response(code: ErrorCode, status: StatusCode, message: String) -> Response {
-    json_response(status, &almanac_wire::ErrorBody { error_code: code.as_str().into(), message, detail: None })
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then finishes the

@@ -1,11 +1,56 @@
-//! Almanac's routes for the review UI (`/api/2.0/almanac/runs/...`): JSON in
-//! MLflow's style, runs in MLflow's wire shape.
+//! Almanac's own routes (`/api/2.0/almanac/...`), for what MLflow's API
+//! lacks: the review UI's runs table, groups, bulk tags, annotations, saved
+//! views, and an entity's op history. JSON in MLflow's style.
 
 use almanac_api::{Annotate, ApiError, App, GroupRuns, RunTable, TagRuns};
 use almanac_wire::{self as wire, almanac as ui};
 
-use crate::input::Input;
-use crate::routes::{empty, reply, tags_of, view};
+use axum::routing::MethodFilter;
+
+use crate::input::{Input, tags_of, view};
+use crate::reply::{GET_OR_POST, Route, empty, reply};
+
+/// Almanac's own routes under `/api/2.0/almanac`, for what MLflow lacks.
+pub const ROUTES: &[Route] = &[
+    ("/history", MethodFilter::GET, entity_history),
+    ("/experiments/run-counts", MethodFilter::GET, run_counts),
+    ("/runs/table", MethodFilter::POST, run_table),
+    ("/runs/keys", GET_OR_POST, run_keys),
+    ("/runs/groups", MethodFilter::POST, run_groups),
+    ("/runs/tags", MethodFilter::POST, tag_runs),
+    ("/views/save", MethodFilter::POST, save_view),
+    ("/views/list", GET_OR_POST, list_views),
+    ("/views/get", GET_OR_POST, get_view),
+    ("/views/delete", MethodFilter::POST.or(MethodFilter::DELETE), delete_view),
+    ("/annotations/create", MethodFilter::POST, annotate),
+    ("/annotations/list", GET_OR_POST, list_annotations),
+    ("/annotations/delete", MethodFilter::POST.or(MethodFilter::DELETE), delete_annotation),
+];
+
+/// Every op recorded against an entity, in fold order, each with the op as
+/// it travels in sync packs (see FORMAT.md) and the fold's refusal, if any.
+fn entity_history(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let ops = app.entity_history(&r.req_str("entity_id")?, r.opt_i64("max_results")?)?;
+    let entries = ops
+        .iter()
+        .map(|o| {
+            let e = &o.entry;
+            Ok(wire::almanac::HistoryEntry {
+                op_id: e.op_id.clone(),
+                lamport: e.lamport,
+                writer: e.writer.clone(),
+                time_ms: e.time_ms,
+                kind: e.op.kind().to_string(),
+                op: serde_json::to_value(&e.op).map_err(|err| ApiError {
+                    code: almanac_api::ErrorCode::InternalError,
+                    message: format!("cannot encode op {}: {err}", e.op_id),
+                })?,
+                refused: o.refused.clone(),
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    reply(&wire::almanac::History { entries })
+}
 
 /// A window of the runs table: `{total, runs, child_counts, ranges}`.
 pub(crate) fn run_table(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -18,7 +63,7 @@ pub(crate) fn run_table(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         limit: r.opt_i64("limit")?.unwrap_or(100),
         with_ranges: r.opt_bool("with_ranges")?.unwrap_or(false),
     })?;
-    let mut ranges: std::collections::HashMap<String, std::collections::BTreeMap<String, ui::Range>> =
+    let mut ranges: std::collections::HashMap<String, std::collections::HashMap<String, ui::Range>> =
         Default::default();
     for range in &window.ranges {
         let per_run = ranges.entry(range.run_id.clone()).or_default();

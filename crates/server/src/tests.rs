@@ -202,3 +202,18 @@ async fn log_batch_fast_and_general_paths_agree() {
         assert_eq!(one, other, "{bad}");
     }
 }
+
+#[tokio::test]
+async fn fields_are_checked_in_mlflow_s_order_and_words() {
+    let f = fixture();
+    // run_id comes before key and value, as in MLflow's schemas.
+    for path in ["/runs/log-parameter", "/runs/set-tag", "/runs/log-metric"] {
+        let (status, v) = f.post(path, json!({"key": "k", "value": {"not": "a value"}})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}");
+        let message = v["message"].as_str().unwrap();
+        assert!(message.starts_with("Missing value for required parameter 'run_id'."), "{path}: {message}");
+    }
+    let (status, v) = f.get("/metrics/get-history-bulk-interval").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(v["message"].as_str().unwrap().starts_with("Missing value for required parameter 'run_ids'."), "{v}");
+}

@@ -11,10 +11,10 @@ use almanac_wire::traces::{Trace, TraceInfoV3, TraceReply, TracesDeleted, Traces
 use axum::routing::MethodFilter;
 
 use crate::input::Input;
-use crate::routes::{Handler, empty, reply};
+use crate::reply::{Route, empty, reply};
 
 /// Under `/api/3.0/mlflow`.
-pub const V3: &[(&str, MethodFilter, Handler)] = &[
+pub const V3: &[Route] = &[
     ("/traces", MethodFilter::POST, start_trace),
     ("/traces/search", MethodFilter::POST.or(MethodFilter::GET), search_traces),
     ("/traces/delete-traces", MethodFilter::POST, delete_traces),
@@ -24,7 +24,7 @@ pub const V3: &[(&str, MethodFilter, Handler)] = &[
 ];
 
 /// Under `/api/2.0/mlflow`: what the client still sends to the v2 paths.
-pub const V2: &[(&str, MethodFilter, Handler)] = &[
+pub const V2: &[Route] = &[
     ("/traces/{trace_id}/tags", MethodFilter::PATCH, set_trace_tag),
     ("/traces/{trace_id}/tags", MethodFilter::DELETE, delete_trace_tag),
     ("/traces/delete-traces", MethodFilter::POST, delete_traces),
@@ -147,4 +147,22 @@ fn delete_traces(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     };
     let deleted = app.delete_traces(&experiment_id, selection)?;
     reply(&TracesDeleted { traces_deleted: deleted as i64 })
+}
+
+/// Mounts `/v1/traces`, OTLP span export, answered "not supported" in the
+/// words the client looks for, so it uploads `traces.json` instead.
+pub fn mount_otlp(router: axum::Router<App>) -> axum::Router<App> {
+    router.route(
+        "/v1/traces",
+        axum::routing::post(|| async {
+            crate::reply::json_response(
+                axum::http::StatusCode::NOT_IMPLEMENTED,
+                &almanac_wire::ErrorBody {
+                    error_code: almanac_api::ErrorCode::NotImplemented.as_str().into(),
+                    message: OTLP_UNSUPPORTED.into(),
+                    detail: Some(OTLP_UNSUPPORTED.into()),
+                },
+            )
+        }),
+    )
 }

@@ -8,9 +8,10 @@
 //! Reads go through a small pool of read-only connections, so searches never
 //! wait behind writes (WAL lets readers and the writer proceed together).
 
+mod entities;
 mod journal;
+mod query;
 mod read;
-mod registry;
 mod replica;
 mod review;
 mod schema;
@@ -24,11 +25,10 @@ use std::sync::Mutex;
 use almanac_core::ErrorCode;
 use rusqlite::{Connection, OpenFlags};
 
+pub use entities::registry::RegistryQuery;
 pub use journal::{JournalEntry, Receipt};
-pub use read::{
-    ArtifactEntry, ArtifactFile, DatasetFilter, ExperimentQuery, HistoryPage, ModelOrder, ModelQuery, RunQuery,
-};
-pub use registry::RegistryQuery;
+pub use query::{DatasetFilter, ExperimentQuery, ModelOrder, ModelQuery, RunQuery};
+pub use read::{ArtifactEntry, ArtifactFile, HistoryPage};
 pub use replica::{EntityOp, ImportReport, MAX_LAMPORT, Remote, SyncState};
 pub use review::{MAX_GROUPS, MetricRange, MetricSummary, RunGroup, RunKeys};
 pub use search_sql::model_order_column;

@@ -7,34 +7,13 @@ use std::collections::HashSet;
 use almanac_core::Error;
 use almanac_core::model::{
     Dataset, DatasetInput, Experiment, LifecycleStage, Metric, MetricPoint, Param, Run, RunInfo, RunStatus, Tag,
-    ViewType,
 };
 use almanac_core::model::{LoggedModel, LoggedModelStatus};
-use almanac_core::search::{Filter, OrderBy};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use crate::search_sql::{self, Sql};
+use crate::query::{ExperimentQuery, ModelQuery, RunQuery};
+use crate::search_sql::{self, Sql, keys_page, prefix_range, view_stages};
 use crate::{Result, Store};
-
-/// A run search, already parsed.
-#[derive(Debug, Clone, Default)]
-pub struct RunQuery {
-    pub experiment_ids: Vec<String>,
-    pub filter: Option<Filter>,
-    pub order_by: Vec<OrderBy>,
-    pub view: ViewType,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct ExperimentQuery {
-    pub filter: Option<Filter>,
-    pub order_by: Vec<OrderBy>,
-    pub view: ViewType,
-    pub limit: i64,
-    pub offset: i64,
-}
 
 /// One page of a metric's history, ordered by step, then timestamp.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,14 +21,6 @@ pub struct HistoryPage {
     pub points: Vec<MetricPoint>,
     /// Whether more points follow this page.
     pub more: bool,
-}
-
-fn view_stages(view: ViewType) -> &'static str {
-    match view {
-        ViewType::ActiveOnly => "('active')",
-        ViewType::DeletedOnly => "('deleted')",
-        ViewType::All => "('active', 'deleted')",
-    }
 }
 
 fn stage(s: &str) -> LifecycleStage {
@@ -83,7 +54,7 @@ fn experiment_tags(conn: &Connection, experiment_id: &str) -> Result<Vec<Tag>> {
 impl Store {
     pub fn experiment(&self, experiment_id: &str) -> Result<Experiment> {
         self.with_reader(|c| {
-            let experiment_id = &crate::write::canonical_experiment(c, experiment_id)?;
+            let experiment_id = &crate::entities::experiments::canonical_experiment(c, experiment_id)?;
             let found = c
                 .prepare_cached(&format!("SELECT {EXPERIMENT_COLUMNS} FROM experiments WHERE experiment_id = ?1"))?
                 .query_row([experiment_id], experiment_from_row)
@@ -211,7 +182,7 @@ fn point_from_row(r: &Row) -> rusqlite::Result<MetricPoint> {
 pub(crate) fn canonical_query(c: &Connection, q: &RunQuery) -> Result<RunQuery> {
     let mut q = q.clone();
     for id in &mut q.experiment_ids {
-        *id = crate::write::canonical_experiment(c, id)?;
+        *id = crate::entities::experiments::canonical_experiment(c, id)?;
     }
     Ok(q)
 }
@@ -394,12 +365,6 @@ pub struct ArtifactFile {
     pub size: u64,
 }
 
-/// The key range of every path strictly under folder `dir`: `dir/` up to
-/// `dir0` (`'0'` is the character after `'/'`). The root folder is `""`.
-pub(crate) fn prefix_range(dir: &str) -> (String, String) {
-    if dir.is_empty() { (String::new(), "\u{10FFFF}".to_string()) } else { (format!("{dir}/"), format!("{dir}0")) }
-}
-
 impl Store {
     pub fn artifact(&self, path: &str) -> Result<Option<ArtifactFile>> {
         self.with_reader(|c| {
@@ -458,7 +423,7 @@ impl Store {
             let mut entities: HashSet<String> = HashSet::new();
             let mut hashes = HashSet::new();
             for id in experiment_ids {
-                let id = crate::write::canonical_experiment(c, id)?;
+                let id = crate::entities::experiments::canonical_experiment(c, id)?;
                 let mut ids = vec![id.clone()];
                 let mut aliases = c.prepare_cached("SELECT alias FROM experiment_aliases WHERE canonical = ?1")?;
                 ids.extend(aliases.query_map([&id], |r| r.get::<_, String>(0))?.collect::<rusqlite::Result<Vec<_>>>()?);
@@ -513,37 +478,6 @@ impl Store {
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
-}
-
-/// A logged-model search, already parsed.
-#[derive(Debug, Clone, Default)]
-pub struct ModelQuery {
-    pub experiment_ids: Vec<String>,
-    pub filter: Option<Filter>,
-    /// Metric filters count only metrics on these datasets; without a metric
-    /// filter, only models with some metric on them match (MLflow's rule).
-    pub datasets: Vec<DatasetFilter>,
-    pub order_by: Vec<ModelOrder>,
-    pub limit: i64,
-    pub offset: i64,
-}
-
-/// A dataset by name, and by digest if given.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DatasetFilter {
-    pub name: String,
-    pub digest: Option<String>,
-}
-
-/// One logged-model sort key: an attribute (`name`, `creation_timestamp`, …)
-/// or `metrics.<key>`, whose latest value sorts, counting only metrics on
-/// the given dataset.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelOrder {
-    pub field: String,
-    pub ascending: bool,
-    pub dataset_name: Option<String>,
-    pub dataset_digest: Option<String>,
 }
 
 fn load_model(c: &Connection, model_id: &str) -> Result<Option<LoggedModel>> {
@@ -624,16 +558,4 @@ impl Store {
             Ok((out, more))
         })
     }
-}
-
-/// Runs a search that selects one key column with `LIMIT limit + 1`:
-/// returns at most `limit` keys, and whether more follow.
-pub(crate) fn keys_page(c: &Connection, text: &str, sql: &Sql, limit: i64) -> Result<(Vec<String>, bool)> {
-    let mut keys: Vec<String> = c
-        .prepare(text)?
-        .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let more = keys.len() as i64 > limit;
-    keys.truncate(limit.max(0) as usize);
-    Ok((keys, more))
 }

@@ -9,8 +9,8 @@
 use almanac_core::op::Op;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use crate::entities::{Mode, apply};
 use crate::journal::{self, JournalEntry};
-use crate::write::{Mode, apply};
 use crate::{Result, Store, StoreError};
 
 /// Clocks beyond this are "far in the future": refused, so one hostile
@@ -111,7 +111,7 @@ fn refold(conn: &Connection) -> Result<usize> {
     for table in PROJECTION_TABLES {
         conn.execute(&format!("DELETE FROM {table}"), [])?;
     }
-    crate::registry::plan_version_numbers(conn)?;
+    crate::entities::registry::plan_version_numbers(conn)?;
     let mut stmt = conn.prepare("SELECT op_id, time_ms, payload FROM journal ORDER BY lamport, writer, op_id")?;
     let rows: Vec<(String, i64, String)> =
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?;

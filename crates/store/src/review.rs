@@ -9,7 +9,8 @@ use almanac_core::model::{Annotation, SavedView};
 use almanac_core::search::Key;
 use rusqlite::{Connection, OptionalExtension};
 
-use crate::read::{RunQuery, canonical_query};
+use crate::query::RunQuery;
+use crate::read::canonical_query;
 use crate::search_sql::{self, Sql};
 use crate::{Result, Store};
 
@@ -222,7 +223,7 @@ impl Store {
     /// An experiment's saved views, by name.
     pub fn saved_views(&self, experiment_id: &str) -> Result<Vec<SavedView>> {
         self.with_reader(|c| {
-            let experiment = crate::write::canonical_experiment(c, experiment_id)?;
+            let experiment = crate::entities::experiments::canonical_experiment(c, experiment_id)?;
             let mut stmt = c.prepare_cached(
                 "SELECT view_id, experiment_id, name, spec, created_ms, updated_ms FROM saved_views
                  WHERE experiment_id = ?1 ORDER BY name, view_id",

@@ -4,7 +4,9 @@
 use almanac_core::model::ViewType;
 use almanac_core::search::{Attribute, CompareOp, Comparison, DatasetField, Filter, Key, Literal, OrderBy};
 
-use crate::read::RunQuery;
+use crate::Result;
+use crate::query::{DatasetFilter, ModelQuery, RunQuery};
+use rusqlite::Connection;
 use rusqlite::types::Value;
 
 #[derive(Default)]
@@ -171,7 +173,7 @@ pub(crate) fn run_where(q: &RunQuery, sql: &mut Sql) -> String {
     wheres.join(" AND ")
 }
 
-fn view_stages(view: ViewType) -> &'static str {
+pub(crate) fn view_stages(view: ViewType) -> &'static str {
     match view {
         ViewType::ActiveOnly => "('active')",
         ViewType::DeletedOnly => "('deleted')",
@@ -281,7 +283,7 @@ pub(crate) fn experiment_order(order: &[OrderBy], _sql: &mut Sql) -> String {
 }
 
 /// Logged-model search: `SELECT m.model_id FROM logged_models m ...`.
-pub(crate) fn model_select(q: &crate::read::ModelQuery, sql: &mut Sql) -> String {
+pub(crate) fn model_select(q: &ModelQuery, sql: &mut Sql) -> String {
     let mut wheres = vec![
         format!("m.experiment_id IN (SELECT value FROM json_each({}))", sql.bind_json_list(&q.experiment_ids)),
         "m.lifecycle_stage = 'active'".to_string(),
@@ -359,7 +361,7 @@ fn has_metric(f: &Filter) -> bool {
 }
 
 /// `(dataset_name = ? [AND dataset_digest = ?]) OR …` over `logged_model_metrics`.
-fn on_datasets(datasets: &[crate::read::DatasetFilter], sql: &mut Sql) -> String {
+fn on_datasets(datasets: &[DatasetFilter], sql: &mut Sql) -> String {
     let each: Vec<String> = datasets
         .iter()
         .map(|d| match &d.digest {
@@ -376,7 +378,7 @@ fn on_datasets(datasets: &[crate::read::DatasetFilter], sql: &mut Sql) -> String
     format!("({})", each.join(" OR "))
 }
 
-fn model_filter(f: &Filter, datasets: &[crate::read::DatasetFilter], sql: &mut Sql) -> String {
+fn model_filter(f: &Filter, datasets: &[DatasetFilter], sql: &mut Sql) -> String {
     match f {
         Filter::And(parts) | Filter::Or(parts) => {
             let sep = if matches!(f, Filter::And(_)) { " AND " } else { " OR " };
@@ -414,4 +416,22 @@ fn model_filter(f: &Filter, datasets: &[crate::read::DatasetFilter], sql: &mut S
             Key::Metadata(_) | Key::Dataset(_) => "0".into(),
         },
     }
+}
+
+/// The key range of every path strictly under folder `dir`: `dir/` up to
+/// `dir0` (`'0'` is the character after `'/'`). The root folder is `""`.
+pub(crate) fn prefix_range(dir: &str) -> (String, String) {
+    if dir.is_empty() { (String::new(), "\u{10FFFF}".to_string()) } else { (format!("{dir}/"), format!("{dir}0")) }
+}
+
+/// Runs a search that selects one key column with `LIMIT limit + 1`:
+/// returns at most `limit` keys, and whether more follow.
+pub(crate) fn keys_page(c: &Connection, text: &str, sql: &Sql, limit: i64) -> Result<(Vec<String>, bool)> {
+    let mut keys: Vec<String> = c
+        .prepare(text)?
+        .query_map(rusqlite::params_from_iter(sql.params.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let more = keys.len() as i64 > limit;
+    keys.truncate(limit.max(0) as usize);
+    Ok((keys, more))
 }

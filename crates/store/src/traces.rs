@@ -80,7 +80,7 @@ impl Store {
         self.with_reader(|c| {
             let mut out = Vec::new();
             for id in experiment_ids {
-                let canonical = crate::write::canonical_experiment(c, id)?;
+                let canonical = crate::entities::experiments::canonical_experiment(c, id)?;
                 let mut stmt = c.prepare_cached(&format!(
                     "SELECT {COLUMNS} FROM traces WHERE experiment_id = ?1 AND deleted = 0
                      ORDER BY request_time_ms DESC, trace_id"

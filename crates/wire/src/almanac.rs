@@ -2,7 +2,7 @@
 //! lacks: the review UI's runs table, groups, annotations and saved views.
 //! Written in MLflow's style (snake_case, floats as protobuf writes them).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use almanac_core::model as domain;
 use serde::{Deserialize, Serialize};
@@ -30,7 +30,7 @@ pub struct TableWindow {
     #[serde(default)]
     pub child_counts: HashMap<String, i64>,
     #[serde(default)]
-    pub ranges: HashMap<String, BTreeMap<String, Range>>,
+    pub ranges: HashMap<String, HashMap<String, Range>>,
 }
 
 /// `experiments/run-counts`: live runs per experiment.
@@ -70,7 +70,7 @@ pub struct RunGroup {
     #[serde(default)]
     pub count: i64,
     #[serde(default)]
-    pub metrics: BTreeMap<String, Aggregate>,
+    pub metrics: HashMap<String, Aggregate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]

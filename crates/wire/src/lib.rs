@@ -13,6 +13,7 @@ pub mod almanac;
 pub mod codec;
 pub mod models;
 pub mod registry;
+pub mod requests;
 pub mod traces;
 pub mod tracking;
 

@@ -119,6 +119,59 @@ pub struct TracesDeleted {
     pub traces_deleted: i64,
 }
 
+/// A trace's `traces.json`: its spans as MLflow's client writes them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SpansDoc {
+    #[serde(default)]
+    pub spans: Vec<SpanDict>,
+}
+
+/// One span of `traces.json`. Both forms MLflow has written are read:
+/// MLflow 3's OpenTelemetry names (`span_id`, `parent_span_id`,
+/// `*_unix_nano`, `status.code`) and MLflow 2.x's (`context.span_id`,
+/// `parent_id`, `start_time`, `status_code`). Attributes are JSON text.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SpanDict {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub span_id: Option<String>,
+    /// MLflow 2.x keeps the id here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<SpanContext>,
+    #[serde(default, alias = "parent_id")]
+    pub parent_span_id: Option<String>,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, alias = "start_time")]
+    pub start_time_unix_nano: u64,
+    #[serde(default, alias = "end_time")]
+    pub end_time_unix_nano: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<serde_json::Value>,
+    /// MLflow 2.x: "OK", "ERROR" or "UNSET".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
+    #[serde(default)]
+    pub attributes: std::collections::HashMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SpanContext {
+    #[serde(default)]
+    pub span_id: String,
+}
+
+impl SpanDict {
+    /// The span's id in either form.
+    pub fn id(&self) -> &str {
+        self.span_id.as_deref().or(self.context.as_ref().map(|c| c.span_id.as_str())).unwrap_or_default()
+    }
+
+    pub fn failed(&self) -> bool {
+        let code = self.status.as_ref().and_then(|s| s.get("code")).and_then(serde_json::Value::as_str);
+        code == Some("STATUS_CODE_ERROR") || self.status_code.as_deref() == Some("ERROR")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -322,6 +322,14 @@ impl Run {
     pub fn metric(&self, key: &str) -> Option<f64> {
         self.data.metrics.iter().find(|m| m.key == key).map(|m| m.value)
     }
+    /// The run's name, or its id when it has none.
+    pub fn name(&self) -> &str {
+        if self.info.run_name.is_empty() { self.info.id() } else { &self.info.run_name }
+    }
+    /// Whether the run carries a note (`mlflow.note.content`) with any text.
+    pub fn has_note(&self) -> bool {
+        self.tag(domain::tags::NOTE).is_some_and(|n| !n.trim().is_empty())
+    }
 }
 
 impl From<&domain::Run> for Run {

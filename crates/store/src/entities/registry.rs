@@ -6,8 +6,8 @@ use almanac_core::op::Op;
 use almanac_core::search::{Attribute, CompareOp, Filter, Key, Literal};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use crate::entities::Mode;
 use crate::search_sql::{Sql, compare, join_with, keyed};
-use crate::write::Mode;
 use crate::{Result, Store};
 
 /// Every registry table keyed by the registered model's name.
@@ -513,7 +513,7 @@ impl Store {
                 q.limit.saturating_add(1),
                 q.offset
             );
-            let (names, more) = crate::read::keys_page(c, &text, &sql, q.limit)?;
+            let (names, more) = crate::search_sql::keys_page(c, &text, &sql, q.limit)?;
             let mut out = Vec::with_capacity(names.len());
             for n in &names {
                 out.extend(load_model(c, n)?);

@@ -1,0 +1,28 @@
+//! The artifact manifest: which path names which blob. Bytes live in
+//! `almanac-blobs`; only the manifest is folded here.
+
+use almanac_core::op::Op;
+use rusqlite::{Connection, params};
+
+use super::Mode;
+use crate::Result;
+
+/// Folds one of this family's ops into its tables.
+pub(super) fn apply(conn: &Connection, op: &Op, _time_ms: i64, _mode: Mode, _op_id: &str) -> Result<()> {
+    match op {
+        Op::PutArtifact { path, sha256, size } => {
+            conn.prepare_cached(
+                "INSERT INTO artifacts(path, sha256, size, owner) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size",
+            )?
+            .execute(params![path, sha256, *size as i64, almanac_core::op::artifact_owner(path)])?;
+        }
+        Op::DeleteArtifacts { path } => {
+            let (low, high) = crate::search_sql::prefix_range(path);
+            conn.prepare_cached("DELETE FROM artifacts WHERE path = ?1 OR (path > ?2 AND path < ?3)")?
+                .execute(params![path, low, high])?;
+        }
+        other => return Err(super::not_this_family(other, "artifacts")),
+    }
+    Ok(())
+}
