@@ -3,8 +3,9 @@
 
 use std::collections::HashMap;
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
@@ -34,12 +35,12 @@ fn js_message(v: wasm_bindgen::JsValue) -> String {
 }
 
 /// One request; `body` goes as JSON. Non-2xx replies become [`ApiError`].
-async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<Value>) -> ApiResult<T> {
+async fn call<T: DeserializeOwned>(method: &str, path: &str, body: Option<String>) -> ApiResult<T> {
     let window = web_sys::window().ok_or_else(|| ApiError::network("no window"))?;
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     if let Some(body) = body {
-        init.set_body(&wasm_bindgen::JsValue::from_str(&body.to_string()));
+        init.set_body(&wasm_bindgen::JsValue::from_str(&body));
         let headers = web_sys::Headers::new().map_err(|e| ApiError::network(js_message(e)))?;
         headers.set("Content-Type", "application/json").map_err(|e| ApiError::network(js_message(e)))?;
         init.set_headers(&headers);
@@ -69,12 +70,18 @@ pub async fn get<T: DeserializeOwned>(path: &str) -> ApiResult<T> {
     call("GET", path, None).await
 }
 
-pub async fn post<T: DeserializeOwned>(path: &str, body: Value) -> ApiResult<T> {
-    call("POST", path, Some(body)).await
+/// A request body as JSON text. The shapes are `almanac-wire`'s, which
+/// always encode.
+fn body(value: &impl Serialize) -> ApiResult<String> {
+    serde_json::to_string(value).map_err(|e| ApiError { code: "BAD_REQUEST".into(), message: e.to_string() })
 }
 
-pub async fn send(method: &str, path: &str, body: Value) -> ApiResult<()> {
-    call::<Value>(method, path, Some(body)).await.map(|_| ())
+pub async fn post<T: DeserializeOwned>(path: &str, request: &impl Serialize) -> ApiResult<T> {
+    call("POST", path, Some(body(request)?)).await
+}
+
+pub async fn send(method: &str, path: &str, request: &impl Serialize) -> ApiResult<()> {
+    call::<Value>(method, path, Some(body(request)?)).await.map(|_| ())
 }
 
 /// The raw text of a file, for previews.
@@ -101,7 +108,7 @@ pub use almanac_wire::{
     AliasEntry, Dataset, DatasetInput, Experiment, FileInfo, KeyValue, Metric, ModelOutput, ModelVersion,
     RegisteredModel, Run, RunData, RunInfo, RunInputs, RunOutputs,
 };
-use almanac_wire::{almanac as ui, traces};
+use almanac_wire::{almanac as ui, requests as rq, traces};
 
 pub const NOTE_TAG: &str = almanac_core::model::tags::NOTE;
 pub const PARENT_TAG: &str = almanac_core::model::tags::PARENT_RUN_ID;
@@ -120,11 +127,13 @@ pub async fn experiments(show_deleted: bool) -> ApiResult<Vec<Experiment>> {
     let mut all = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let mut body = json!({"max_results": 50000, "view_type": view, "order_by": ["name ASC"]});
-        if let Some(t) = &token {
-            body["page_token"] = json!(t);
-        }
-        let page: almanac_wire::ExperimentsPage = post(&format!("{MLFLOW}/experiments/search"), body).await?;
+        let request = rq::SearchExperiments {
+            max_results: 50000,
+            view_type: Some(view.into()),
+            order_by: vec!["name ASC".into()],
+            page_token: token.clone(),
+        };
+        let page: almanac_wire::ExperimentsPage = post(&format!("{MLFLOW}/experiments/search"), &request).await?;
         all.extend(page.experiments);
         match almanac_wire::next_token(&page.next_page_token) {
             Some(t) => token = Some(t.to_string()),
@@ -138,18 +147,22 @@ pub async fn run_counts() -> ApiResult<HashMap<String, i64>> {
 }
 
 pub async fn create_experiment(name: &str) -> ApiResult<String> {
-    Ok(post::<almanac_wire::ExperimentCreated>(&format!("{MLFLOW}/experiments/create"), json!({"name": name}))
-        .await?
-        .experiment_id)
+    Ok(post::<almanac_wire::ExperimentCreated>(
+        &format!("{MLFLOW}/experiments/create"),
+        &rq::CreateExperiment { name: name.into(), tags: vec![] },
+    )
+    .await?
+    .experiment_id)
 }
 
 pub async fn rename_experiment(id: &str, name: &str) -> ApiResult<()> {
-    send("POST", &format!("{MLFLOW}/experiments/update"), json!({"experiment_id": id, "new_name": name})).await
+    let request = rq::UpdateExperiment { experiment_id: id.into(), new_name: name.into() };
+    send("POST", &format!("{MLFLOW}/experiments/update"), &request).await
 }
 
 pub async fn set_experiment_lifecycle(id: &str, delete: bool) -> ApiResult<()> {
     let action = if delete { "delete" } else { "restore" };
-    send("POST", &format!("{MLFLOW}/experiments/{action}"), json!({"experiment_id": id})).await
+    send("POST", &format!("{MLFLOW}/experiments/{action}"), &rq::ExperimentId { experiment_id: id.into() }).await
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -163,19 +176,20 @@ pub struct TableQuery {
 }
 
 pub async fn run_table(q: &TableQuery) -> ApiResult<TableWindow> {
-    let order: Vec<&str> = if q.order_by.trim().is_empty() { vec![] } else { vec![q.order_by.as_str()] };
-    post(
-        &format!("{ALMANAC}/runs/table"),
-        json!({
-            "experiment_ids": q.experiment_ids, "filter": q.filter, "order_by": order,
-            "offset": q.offset, "limit": q.limit, "with_ranges": q.with_ranges,
-        }),
-    )
-    .await
+    let order_by = if q.order_by.trim().is_empty() { vec![] } else { vec![q.order_by.clone()] };
+    let request = ui::TableRequest {
+        experiment_ids: q.experiment_ids.clone(),
+        filter: q.filter.clone(),
+        order_by,
+        offset: q.offset,
+        limit: q.limit,
+        with_ranges: q.with_ranges,
+    };
+    post(&format!("{ALMANAC}/runs/table"), &request).await
 }
 
 pub async fn run_keys(experiment_ids: &[String]) -> ApiResult<RunKeys> {
-    post(&format!("{ALMANAC}/runs/keys"), json!({"experiment_ids": experiment_ids})).await
+    post(&format!("{ALMANAC}/runs/keys"), &ui::KeysRequest { experiment_ids: experiment_ids.to_vec() }).await
 }
 
 pub async fn run_groups(
@@ -184,15 +198,19 @@ pub async fn run_groups(
     group_by: &str,
     metric_keys: &[String],
 ) -> ApiResult<Vec<RunGroup>> {
-    let body =
-        json!({"experiment_ids": experiment_ids, "filter": filter, "group_by": group_by, "metric_keys": metric_keys});
-    Ok(post::<ui::RunGroups>(&format!("{ALMANAC}/runs/groups"), body).await?.groups)
+    let request = ui::GroupsRequest {
+        experiment_ids: experiment_ids.to_vec(),
+        filter: filter.into(),
+        group_by: group_by.into(),
+        metric_keys: metric_keys.to_vec(),
+    };
+    Ok(post::<ui::RunGroups>(&format!("{ALMANAC}/runs/groups"), &request).await?.groups)
 }
 
 pub async fn tag_runs(run_ids: &[String], set: &[(String, String)], remove: &[String]) -> ApiResult<()> {
-    let tags: Vec<Value> = set.iter().map(|(k, v)| json!({"key": k, "value": v})).collect();
-    send("POST", &format!("{ALMANAC}/runs/tags"), json!({"run_ids": run_ids, "tags": tags, "remove_keys": remove}))
-        .await
+    let tags = set.iter().map(|(key, value)| KeyValue { key: key.clone(), value: value.clone() }).collect();
+    let request = ui::TagRunsRequest { run_ids: run_ids.to_vec(), tags, remove_keys: remove.to_vec() };
+    send("POST", &format!("{ALMANAC}/runs/tags"), &request).await
 }
 
 pub async fn run(run_id: &str) -> ApiResult<Run> {
@@ -200,15 +218,16 @@ pub async fn run(run_id: &str) -> ApiResult<Run> {
 }
 
 pub async fn set_tag(run_id: &str, key: &str, value: &str) -> ApiResult<()> {
-    send("POST", &format!("{MLFLOW}/runs/set-tag"), json!({"run_id": run_id, "key": key, "value": value})).await
+    let request = rq::SetTag { run_id: run_id.into(), key: key.into(), value: value.into() };
+    send("POST", &format!("{MLFLOW}/runs/set-tag"), &request).await
 }
 
 pub async fn delete_tag(run_id: &str, key: &str) -> ApiResult<()> {
-    send("POST", &format!("{MLFLOW}/runs/delete-tag"), json!({"run_id": run_id, "key": key})).await
+    send("POST", &format!("{MLFLOW}/runs/delete-tag"), &rq::DeleteTag { run_id: run_id.into(), key: key.into() }).await
 }
 
 pub async fn delete_run(run_id: &str) -> ApiResult<()> {
-    send("POST", &format!("{MLFLOW}/runs/delete"), json!({"run_id": run_id})).await
+    send("POST", &format!("{MLFLOW}/runs/delete"), &rq::RunId { run_id: run_id.into() }).await
 }
 
 /// A metric's history thinned to about `max_points`, min/max preserving.
@@ -292,41 +311,55 @@ pub async fn model_version(name: &str, version: &str) -> ApiResult<ModelVersion>
 }
 
 pub async fn update_model_description(name: &str, description: &str) -> ApiResult<()> {
-    send("PATCH", &format!("{MLFLOW}/registered-models/update"), json!({"name": name, "description": description}))
-        .await
+    let request = rq::UpdateRegisteredModel { name: name.into(), description: description.into() };
+    send("PATCH", &format!("{MLFLOW}/registered-models/update"), &request).await
 }
 
 pub async fn update_version_description(name: &str, version: &str, description: &str) -> ApiResult<()> {
-    let body = json!({"name": name, "version": version, "description": description});
-    send("PATCH", &format!("{MLFLOW}/model-versions/update"), body).await
+    let request =
+        rq::UpdateModelVersion { name: name.into(), version: version.into(), description: description.into() };
+    send("PATCH", &format!("{MLFLOW}/model-versions/update"), &request).await
 }
 
 pub async fn set_alias(name: &str, alias: &str, version: &str) -> ApiResult<()> {
-    let body = json!({"name": name, "alias": alias, "version": version});
-    send("POST", &format!("{MLFLOW}/registered-models/alias"), body).await
+    let request = rq::SetAlias { name: name.into(), alias: alias.into(), version: version.into() };
+    send("POST", &format!("{MLFLOW}/registered-models/alias"), &request).await
 }
 
 pub async fn delete_alias(name: &str, alias: &str) -> ApiResult<()> {
-    send("DELETE", &format!("{MLFLOW}/registered-models/alias"), json!({"name": name, "alias": alias})).await
+    let request = rq::DeleteAlias { name: name.into(), alias: alias.into() };
+    send("DELETE", &format!("{MLFLOW}/registered-models/alias"), &request).await
 }
 
 pub async fn annotations(run_ids: &[String]) -> ApiResult<Vec<Annotation>> {
-    Ok(post::<ui::Annotations>(&format!("{ALMANAC}/annotations/list"), json!({"run_ids": run_ids})).await?.annotations)
+    Ok(post::<ui::Annotations>(
+        &format!("{ALMANAC}/annotations/list"),
+        &ui::AnnotationsRequest { run_ids: run_ids.to_vec() },
+    )
+    .await?
+    .annotations)
 }
 
 pub async fn annotate(run_id: &str, metric_key: &str, step: i64, text: &str, author: &str) -> ApiResult<()> {
-    let body = json!({"run_id": run_id, "metric_key": metric_key, "step": step, "text": text, "author": author});
-    send("POST", &format!("{ALMANAC}/annotations/create"), body).await
+    let request = ui::AnnotateRequest {
+        run_id: run_id.into(),
+        metric_key: metric_key.into(),
+        step,
+        text: text.into(),
+        author: author.into(),
+    };
+    send("POST", &format!("{ALMANAC}/annotations/create"), &request).await
 }
 
 pub async fn delete_annotation(run_id: &str, annotation_id: &str) -> ApiResult<()> {
-    send("POST", &format!("{ALMANAC}/annotations/delete"), json!({"run_id": run_id, "annotation_id": annotation_id}))
-        .await
+    let request = ui::DeleteAnnotationRequest { run_id: run_id.into(), annotation_id: annotation_id.into() };
+    send("POST", &format!("{ALMANAC}/annotations/delete"), &request).await
 }
 
 pub async fn save_view(experiment_id: &str, name: &str, spec: &Value) -> ApiResult<SavedView> {
-    let body = json!({"experiment_id": experiment_id, "name": name, "spec": spec.to_string()});
-    Ok(post::<ui::ViewReply>(&format!("{ALMANAC}/views/save"), body).await?.view)
+    let request =
+        ui::SaveViewRequest { experiment_id: experiment_id.into(), name: name.into(), spec: spec.to_string() };
+    Ok(post::<ui::ViewReply>(&format!("{ALMANAC}/views/save"), &request).await?.view)
 }
 
 pub async fn saved_views(experiment_id: &str) -> ApiResult<Vec<SavedView>> {
@@ -347,9 +380,10 @@ pub fn spans_url(trace: &TraceInfoV3) -> Option<String> {
 
 /// An experiment's traces, newest first.
 pub async fn traces(experiment_id: &str) -> ApiResult<Vec<TraceInfoV3>> {
-    let body = json!({
-        "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
-        "max_results": 500,
-    });
-    Ok(post::<traces::TracesPage>("/api/3.0/mlflow/traces/search", body).await?.traces)
+    let request = rq::SearchTraces {
+        locations: vec![traces::TraceLocation::experiment(experiment_id)],
+        max_results: 500,
+        page_token: None,
+    };
+    Ok(post::<traces::TracesPage>("/api/3.0/mlflow/traces/search", &request).await?.traces)
 }

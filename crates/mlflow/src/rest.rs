@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use almanac_core::model::{Metric, Param, Tag};
 use almanac_wire as wire;
+use almanac_wire::requests::{self as rq, Paged};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -85,7 +86,7 @@ impl Http {
     }
 
     /// Every page of a listing POSTed to `api_path` (`/api/<v>/mlflow/...`).
-    pub(crate) fn pages<L: Listing>(&self, api_path: &str, mut body: Value, entity: &str) -> Result<Vec<L::Item>> {
+    pub(crate) fn pages<L: Listing>(&self, api_path: &str, mut body: impl Paged, entity: &str) -> Result<Vec<L::Item>> {
         let url = format!("{}{api_path}", self.base);
         let mut out = Vec::new();
         loop {
@@ -93,7 +94,7 @@ impl Http {
             let (items, next) = self.typed::<L>(answer, entity, api_path)?.parts();
             out.extend(items);
             match next.filter(|t| !t.is_empty()) {
-                Some(token) => body["page_token"] = token.into(),
+                Some(token) => body.set_page_token(token),
                 None => return Ok(out),
             }
         }
@@ -102,10 +103,11 @@ impl Http {
     /// Every trace record of an experiment; none on servers from before
     /// MLflow 3, which have no such endpoint.
     pub(crate) fn trace_infos(&self, experiment_id: &str) -> Result<Vec<wire::traces::TraceInfoV3>> {
-        let body = json!({
-            "locations": [{"type": "MLFLOW_EXPERIMENT", "mlflow_experiment": {"experiment_id": experiment_id}}],
-            "max_results": 100,
-        });
+        let body = rq::SearchTraces {
+            locations: vec![wire::traces::TraceLocation::experiment(experiment_id)],
+            max_results: 100,
+            page_token: None,
+        };
         let entity = format!("experiment {experiment_id}");
         match self.pages::<wire::traces::TracesPage>("/api/3.0/mlflow/traces/search", body, &entity) {
             Err(e) if e.reason.starts_with("404") => Ok(Vec::new()),
@@ -305,7 +307,8 @@ impl RestServer {
         let scratch = tempfile::tempdir().map_err(|e| SourceError::new("source", &api.base, e))?;
         let server =
             RestServer { base: api.base.clone(), http: api.client.clone(), api, runs: HashMap::new(), scratch };
-        server.post("/experiments/search", &json!({"max_results": 1}), "source").map_err(|e| {
+        let probe = rq::SearchExperiments { max_results: 1, ..Default::default() };
+        server.api.post("/experiments/search", &probe, "source").map_err(|e| {
             SourceError::new("source", &server.base, format!("not an MLflow server, or unreachable: {}", e.reason))
         })?;
         Ok(server)
@@ -315,16 +318,12 @@ impl RestServer {
         self.api.answer(r, entity, what)
     }
 
-    fn post(&self, path: &str, body: &Value, entity: &str) -> Result<Value> {
-        self.api.post(path, body, entity)
-    }
-
     fn get_as<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)], entity: &str) -> Result<T> {
         self.api.get_as(path, query, entity)
     }
 
     /// Every page of a listing under `/api/2.0/mlflow`.
-    fn pages<L: Listing>(&self, path: &str, body: Value, entity: &str) -> Result<Vec<L::Item>> {
+    fn pages<L: Listing>(&self, path: &str, body: impl Paged, entity: &str) -> Result<Vec<L::Item>> {
         self.api.pages::<L>(&format!("/api/2.0/mlflow{path}"), body, entity)
     }
 
@@ -400,7 +399,7 @@ impl Source for RestServer {
     }
 
     fn experiments(&mut self) -> Result<Vec<Experiment>> {
-        let body = json!({"max_results": 1000, "view_type": "ALL"});
+        let body = rq::SearchExperiments { max_results: 1000, view_type: Some("ALL".into()), ..Default::default() };
         let all = self.pages::<wire::ExperimentsPage>("/experiments/search", body, "experiments")?;
         all.into_iter()
             .map(|e| {
@@ -419,7 +418,12 @@ impl Source for RestServer {
     }
 
     fn run_ids(&mut self, experiment_id: &str) -> Result<Vec<String>> {
-        let body = json!({"experiment_ids": [experiment_id], "run_view_type": "ALL", "max_results": 1000});
+        let body = rq::SearchRuns {
+            experiment_ids: vec![experiment_id.into()],
+            run_view_type: Some("ALL".into()),
+            max_results: 1000,
+            page_token: None,
+        };
         let runs = self.pages::<wire::RunsPage>("/runs/search", body, &format!("experiment {experiment_id}"))?;
         let mut ids = Vec::new();
         for run in runs {
@@ -484,7 +488,8 @@ impl Source for RestServer {
 
     fn logged_models(&mut self, experiment_id: &str) -> Result<Vec<Result<LoggedModel>>> {
         let entity = format!("experiment {experiment_id}");
-        let body = json!({"experiment_ids": [experiment_id], "max_results": 100});
+        let body =
+            rq::SearchLoggedModels { experiment_ids: vec![experiment_id.into()], max_results: 100, page_token: None };
         let models = match self.pages::<wire::LoggedModelsPage>("/logged-models/search", body, &entity) {
             Ok(m) => m,
             // Servers before MLflow 3 have no logged models.

@@ -10,11 +10,11 @@ use std::collections::HashMap;
 
 use almanac_core::model::{DatasetInput, Metric, MetricPoint, Param, RunStatus, Tag};
 use almanac_core::trace::{self, TraceInfo};
-use serde_json::json;
 
 use crate::rest::Http;
 use crate::{Result, SourceError};
 use almanac_wire as wire;
+use almanac_wire::requests as rq;
 
 /// The tag that records which Almanac run a server's run came from.
 pub const RUN_ORIGIN_TAG: &str = "almanac.run_id";
@@ -89,9 +89,14 @@ impl MlflowServer {
 
     pub fn connect(url: &str) -> Result<MlflowServer> {
         let api = Http::new(url)?;
-        api.post("/experiments/search", &json!({"max_results": 1}), "destination").map_err(|e| {
-            SourceError::new("destination", &api.base, format!("not an MLflow server, or unreachable: {}", e.reason))
-        })?;
+        api.post("/experiments/search", &rq::SearchExperiments { max_results: 1, ..Default::default() }, "destination")
+            .map_err(|e| {
+                SourceError::new(
+                    "destination",
+                    &api.base,
+                    format!("not an MLflow server, or unreachable: {}", e.reason),
+                )
+            })?;
         Ok(MlflowServer { api })
     }
 
@@ -118,21 +123,30 @@ impl MlflowServer {
     }
 
     pub fn create_experiment(&self, name: &str, tags: &[Tag]) -> Result<String> {
-        let body = json!({"name": name, "tags": tag_json(tags)});
+        let body = rq::CreateExperiment { name: name.into(), tags: tag_json(tags) };
         let v: wire::ExperimentCreated =
             self.api.post_as("/experiments/create", &body, &format!("experiment {name}"))?;
         Ok(v.experiment_id)
     }
 
     pub fn set_experiment_tag(&self, experiment_id: &str, tag: &Tag) -> Result<()> {
-        let body = json!({"experiment_id": experiment_id, "key": tag.key, "value": tag.value});
+        let body = rq::SetExperimentTag {
+            experiment_id: experiment_id.into(),
+            key: tag.key.clone(),
+            value: tag.value.clone(),
+        };
         self.api.post("/experiments/set-experiment-tag", &body, &format!("experiment {experiment_id}")).map(drop)
     }
 
     /// The experiment's runs that came from Almanac, by Almanac run id.
     pub fn exported_runs(&self, experiment_id: &str) -> Result<HashMap<String, RemoteRun>> {
         let mut out = HashMap::new();
-        let mut body = json!({"experiment_ids": [experiment_id], "run_view_type": "ALL", "max_results": 1000});
+        let mut body = rq::SearchRuns {
+            experiment_ids: vec![experiment_id.into()],
+            run_view_type: Some("ALL".into()),
+            max_results: 1000,
+            page_token: None,
+        };
         loop {
             let page: wire::RunsPage =
                 self.api.post_as("/runs/search", &body, &format!("experiment {experiment_id}"))?;
@@ -161,7 +175,7 @@ impl MlflowServer {
                 );
             }
             match wire::next_token(&page.next_page_token) {
-                Some(token) => body["page_token"] = token.into(),
+                Some(token) => body.page_token = Some(token.to_string()),
                 None => return Ok(out),
             }
         }
@@ -175,8 +189,12 @@ impl MlflowServer {
         start_time: i64,
         tags: &[Tag],
     ) -> Result<(String, String)> {
-        let body =
-            json!({"experiment_id": experiment_id, "run_name": name, "start_time": start_time, "tags": tag_json(tags)});
+        let body = rq::CreateRun {
+            experiment_id: experiment_id.into(),
+            run_name: name.into(),
+            start_time,
+            tags: tag_json(tags),
+        };
         let v: wire::RunReply = self.api.post_as("/runs/create", &body, &format!("run {name}"))?;
         Ok((v.run.info.id().to_string(), v.run.info.artifact_uri))
     }
@@ -186,15 +204,24 @@ impl MlflowServer {
         let entity = format!("run {run_id}");
         for chunk in params.chunks(100) {
             let params = wire::tracking::key_values(chunk);
-            self.api.post("/runs/log-batch", &json!({"run_id": run_id, "params": params}), &entity)?;
+            self.api.post(
+                "/runs/log-batch",
+                &rq::LogBatch { run_id: run_id.into(), params, ..Default::default() },
+                &entity,
+            )?;
         }
         for chunk in tags.chunks(100) {
-            self.api.post("/runs/log-batch", &json!({"run_id": run_id, "tags": tag_json(chunk)}), &entity)?;
+            let batch = rq::LogBatch { run_id: run_id.into(), tags: tag_json(chunk), ..Default::default() };
+            self.api.post("/runs/log-batch", &batch, &entity)?;
         }
         for chunk in metrics.chunks(1000) {
             let metrics: Vec<wire::Metric> =
                 chunk.iter().map(|m| wire::Metric { model_id: m.model_id.clone(), ..wire::Metric::from(m) }).collect();
-            self.api.post("/runs/log-batch", &json!({"run_id": run_id, "metrics": metrics}), &entity)?;
+            self.api.post(
+                "/runs/log-batch",
+                &rq::LogBatch { run_id: run_id.into(), metrics, ..Default::default() },
+                &entity,
+            )?;
         }
         Ok(())
     }
@@ -217,10 +244,7 @@ impl MlflowServer {
     }
 
     pub fn update_run(&self, run_id: &str, status: RunStatus, end_time: Option<i64>) -> Result<()> {
-        let mut body = json!({"run_id": run_id, "status": status.as_str()});
-        if let Some(end) = end_time {
-            body["end_time"] = end.into();
-        }
+        let body = rq::UpdateRun { run_id: run_id.into(), status: status.as_str().into(), end_time };
         self.api.post("/runs/update", &body, &format!("run {run_id}")).map(drop)
     }
 
@@ -228,18 +252,19 @@ impl MlflowServer {
     /// stores take them.
     pub fn set_experiment_deleted(&self, experiment_id: &str, deleted: bool) -> Result<()> {
         let path = if deleted { "/experiments/delete" } else { "/experiments/restore" };
-        self.api.post(path, &json!({"experiment_id": experiment_id}), &format!("experiment {experiment_id}")).map(drop)
+        let body = rq::ExperimentId { experiment_id: experiment_id.into() };
+        self.api.post(path, &body, &format!("experiment {experiment_id}")).map(drop)
     }
 
     pub fn set_deleted(&self, run_id: &str, deleted: bool) -> Result<()> {
         let path = if deleted { "/runs/delete" } else { "/runs/restore" };
-        self.api.post(path, &json!({"run_id": run_id}), &format!("run {run_id}")).map(drop)
+        self.api.post(path, &rq::RunId { run_id: run_id.into() }, &format!("run {run_id}")).map(drop)
     }
 
     pub fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<()> {
         let datasets: Vec<wire::DatasetInput> = inputs.iter().map(wire::DatasetInput::from).collect();
         self.api
-            .post("/runs/log-inputs", &json!({"run_id": run_id, "datasets": datasets}), &format!("run {run_id}"))
+            .post("/runs/log-inputs", &rq::LogInputs { run_id: run_id.into(), datasets }, &format!("run {run_id}"))
             .map(drop)
     }
 
@@ -288,7 +313,8 @@ impl MlflowServer {
     /// (server id, artifact location).
     pub fn exported_models(&self, experiment_id: &str) -> Result<HashMap<String, (String, String)>> {
         let mut out = HashMap::new();
-        let mut body = json!({"experiment_ids": [experiment_id], "max_results": 100});
+        let mut body =
+            rq::SearchLoggedModels { experiment_ids: vec![experiment_id.into()], max_results: 100, page_token: None };
         loop {
             let entity = format!("experiment {experiment_id}");
             let page: wire::LoggedModelsPage = match self.api.post_as("/logged-models/search", &body, &entity) {
@@ -302,7 +328,7 @@ impl MlflowServer {
                 }
             }
             match wire::next_token(&page.next_page_token) {
-                Some(token) => body["page_token"] = token.into(),
+                Some(token) => body.page_token = Some(token.to_string()),
                 None => return Ok(out),
             }
         }
@@ -319,13 +345,14 @@ impl MlflowServer {
         tags: &[Tag],
     ) -> Result<(String, String)> {
         let params = wire::tracking::key_values(params);
-        let mut body = json!({"experiment_id": experiment_id, "name": name, "params": params, "tags": tag_json(tags)});
-        if let Some(run) = source_run_id {
-            body["source_run_id"] = run.into();
-        }
-        if let Some(t) = model_type {
-            body["model_type"] = t.into();
-        }
+        let body = rq::CreateLoggedModel {
+            experiment_id: experiment_id.into(),
+            name: name.into(),
+            params,
+            tags: tag_json(tags),
+            source_run_id: source_run_id.map(Into::into),
+            model_type: model_type.map(Into::into),
+        };
         let v: wire::LoggedModelReply = self.api.post_as("/logged-models", &body, &format!("logged model {name}"))?;
         Ok((v.model.info.model_id, v.model.info.artifact_uri))
     }
@@ -333,7 +360,11 @@ impl MlflowServer {
     pub fn finalize_logged_model(&self, model_id: &str, ready: bool) -> Result<()> {
         let status = if ready { "LOGGED_MODEL_READY" } else { "LOGGED_MODEL_UPLOAD_FAILED" };
         self.api
-            .patch(&format!("/logged-models/{model_id}"), &json!({"model_id": model_id, "status": status}), model_id)
+            .patch(
+                &format!("/logged-models/{model_id}"),
+                &rq::FinalizeLoggedModel { model_id: model_id.into(), status: status.into() },
+                model_id,
+            )
             .map(drop)
     }
 
@@ -362,12 +393,16 @@ impl MlflowServer {
     }
 
     pub fn create_registered_model(&self, name: &str, description: Option<&str>, tags: &[Tag]) -> Result<()> {
-        let body = json!({"name": name, "description": description.unwrap_or_default(), "tags": tag_json(tags)});
+        let body = rq::CreateRegisteredModel {
+            name: name.into(),
+            description: description.unwrap_or_default().into(),
+            tags: tag_json(tags),
+        };
         self.api.post("/registered-models/create", &body, &format!("registered model {name}")).map(drop)
     }
 
     pub fn set_registered_model_tag(&self, name: &str, tag: &Tag) -> Result<()> {
-        let body = json!({"name": name, "key": tag.key, "value": tag.value});
+        let body = rq::SetRegisteredModelTag { name: name.into(), key: tag.key.clone(), value: tag.value.clone() };
         self.api.post("/registered-models/set-tag", &body, &format!("registered model {name}")).map(drop)
     }
 
@@ -382,26 +417,31 @@ impl MlflowServer {
         description: Option<&str>,
         tags: &[Tag],
     ) -> Result<i64> {
-        let mut body = json!({"name": name, "source": source, "tags": tag_json(tags), "description": description.unwrap_or_default()});
-        if let Some(r) = run_id {
-            body["run_id"] = r.into();
-        }
-        if let Some(m) = model_id {
-            body["model_id"] = m.into();
-        }
+        let body = rq::CreateModelVersion {
+            name: name.into(),
+            source: source.into(),
+            tags: tag_json(tags),
+            description: description.unwrap_or_default().into(),
+            run_id: run_id.map(Into::into),
+            model_id: model_id.map(Into::into),
+        };
         let v: wire::ModelVersionReply =
             self.api.post_as("/model-versions/create", &body, &format!("registered model {name}"))?;
         v.model_version.version.parse().map_err(|_| SourceError::new(name, &self.api.base, "no version in the answer"))
     }
 
     pub fn transition_stage(&self, name: &str, version: i64, stage: &str) -> Result<()> {
-        let body =
-            json!({"name": name, "version": version.to_string(), "stage": stage, "archive_existing_versions": false});
+        let body = rq::TransitionStage {
+            name: name.into(),
+            version: version.to_string(),
+            stage: stage.into(),
+            archive_existing_versions: false,
+        };
         self.api.post("/model-versions/transition-stage", &body, &format!("registered model {name}")).map(drop)
     }
 
     pub fn set_alias(&self, name: &str, alias: &str, version: i64) -> Result<()> {
-        let body = json!({"name": name, "alias": alias, "version": version.to_string()});
+        let body = rq::SetAlias { name: name.into(), alias: alias.into(), version: version.to_string() };
         self.api.post("/registered-models/alias", &body, &format!("registered model {name}")).map(drop)
     }
 }

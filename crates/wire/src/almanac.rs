@@ -199,3 +199,70 @@ pub struct History {
     #[serde(default)]
     pub entries: Vec<HistoryEntry>,
 }
+
+// ----- Requests to these routes, as the UI sends them -----
+
+/// `runs/table`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TableRequest {
+    pub experiment_ids: Vec<String>,
+    pub filter: String,
+    pub order_by: Vec<String>,
+    pub offset: i64,
+    pub limit: i64,
+    pub with_ranges: bool,
+}
+
+/// `runs/keys`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct KeysRequest {
+    pub experiment_ids: Vec<String>,
+}
+
+/// `runs/groups`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct GroupsRequest {
+    pub experiment_ids: Vec<String>,
+    pub filter: String,
+    pub group_by: String,
+    pub metric_keys: Vec<String>,
+}
+
+/// `runs/tags`: set `tags` and remove `remove_keys` on every run of `run_ids`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TagRunsRequest {
+    pub run_ids: Vec<String>,
+    pub tags: Vec<crate::KeyValue>,
+    pub remove_keys: Vec<String>,
+}
+
+/// `annotations/list`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AnnotationsRequest {
+    pub run_ids: Vec<String>,
+}
+
+/// `annotations/create`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct AnnotateRequest {
+    pub run_id: String,
+    pub metric_key: String,
+    pub step: i64,
+    pub text: String,
+    pub author: String,
+}
+
+/// `annotations/delete`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct DeleteAnnotationRequest {
+    pub run_id: String,
+    pub annotation_id: String,
+}
+
+/// `views/save`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SaveViewRequest {
+    pub experiment_id: String,
+    pub name: String,
+    pub spec: String,
+}
