@@ -2176,6 +2176,49 @@ def _():
     return {"status": s_, "message_prefix": (j.get("message", "")[:60] if isinstance(j, dict) else j[:60])}
 
 
+# MLflow UI's get-history-bulk (an ajax-api route the client never calls).
+@step("ui.history_bulk")
+def _():
+    run = client.create_run(client.get_run(R1).info.experiment_id)
+    rid = run.info.run_id
+    label(rid, "bulk_run")
+    for step_, v in [(2, 0.5), (0, 1.0), (1, float("nan"))]:
+        client.log_metric(rid, "bulk", v, step=step_, timestamp=1000 + step_)
+    s_, j = rest_msg("GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk",
+                     params=[("run_id", rid), ("run_id", R1), ("metric_key", "bulk")])
+    # What a client reads: MLflow writes a bare NaN, Almanac the string "NaN".
+    points = [(m.get("run_id"), m.get("step"), repr(float(m.get("value")))) for m in j.get("metrics", [])]
+    return {"status": s_, "points": points}
+
+
+@step("ui.history_bulk_errors")
+def _():
+    out = {}
+    for name, params in [("no_run", [("metric_key", "bulk")]), ("no_key", [("run_id", R1)]),
+                         ("too_many", [("run_id", f"{i:032x}") for i in range(101)] + [("metric_key", "m")]),
+                         ("unknown_run", [("run_id", "0" * 32), ("metric_key", "m")])]:
+        s_, j = rest_msg("GET", "/ajax-api/2.0/mlflow/metrics/get-history-bulk", params=params)
+        out[name] = (s_, j.get("error_code") if isinstance(j, dict) else None,
+                     (j.get("message") if isinstance(j, dict) else None), j.get("metrics") if isinstance(j, dict) else None)
+    return out
+
+
+@step("ui.search_datasets")
+def _():
+    s_, j = rest_msg("POST", "/ajax-api/2.0/mlflow/experiments/search-datasets", json={"experiment_ids": [S["expD"]]})
+    found = j.get("dataset_summaries", []) if isinstance(j, dict) else j
+    return {"status": s_, "summaries": sorted((d.get("name"), d.get("digest"), d.get("context")) for d in found)}
+
+
+@step("ui.search_datasets_errors")
+def _():
+    out = {}
+    for name, body in [("none", {}), ("too_many", {"experiment_ids": [str(i) for i in range(21)]})]:
+        s_, j = rest_msg("POST", "/ajax-api/2.0/mlflow/experiments/search-datasets", json=body)
+        out[name] = (s_, j.get("error_code"), j.get("message")) if isinstance(j, dict) else (s_, j)
+    return out
+
+
 # final artifact view of R1 (after all the REST writes/deletes above)
 @step("final.r1_root_listing")
 def _():

@@ -23,7 +23,7 @@ use std::sync::Arc;
 pub use almanac_blobs::Chunks;
 pub use almanac_core::{Error, ErrorCode};
 pub use almanac_store::ModelOrder;
-pub use almanac_store::{MetricRange, MetricSummary, RunGroup, RunKeys};
+pub use almanac_store::{DatasetSummary, MetricRange, MetricSummary, RunGroup, RunKeys};
 use almanac_store::{Store, StoreError};
 pub use artifacts::{ArtifactListing, GcReport, proxied_path};
 pub use bundle::{BundleContents, BundleSummary};

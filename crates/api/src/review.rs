@@ -9,7 +9,7 @@ use almanac_core::model::{Annotation, Run, SavedView, Tag, ViewType};
 use almanac_core::op::Op;
 use almanac_core::search::{Target, parse_filter, parse_order_by};
 use almanac_core::validation as v;
-use almanac_store::{MetricRange, RunGroup, RunKeys, RunQuery};
+use almanac_store::{DatasetSummary, MetricRange, RunGroup, RunKeys, RunQuery};
 
 use crate::{App, Result};
 
@@ -122,6 +122,23 @@ impl App {
     /// Live runs per experiment id.
     pub fn run_counts(&self) -> Result<HashMap<String, i64>> {
         Ok(self.store().run_counts()?)
+    }
+
+    /// MLflow UI's `search-datasets`: the datasets runs of these experiments
+    /// (1 to 20 of them) logged, with their contexts, at most 1,000.
+    pub fn search_datasets(&self, experiment_ids: &[String]) -> Result<Vec<DatasetSummary>> {
+        const MAX_EXPERIMENTS: usize = 20;
+        if experiment_ids.is_empty() {
+            return Err(Error::invalid("SearchDatasets request must specify at least one experiment_id.").into());
+        }
+        if experiment_ids.len() > MAX_EXPERIMENTS {
+            return Err(Error::invalid(format!(
+                "SearchDatasets request cannot specify more than {MAX_EXPERIMENTS} experiment_ids. Received {} experiment_ids.",
+                experiment_ids.len()
+            ))
+            .into());
+        }
+        Ok(self.store().dataset_summaries(experiment_ids, 1000)?)
     }
 
     pub fn run_keys(&self, experiment_ids: &[String]) -> Result<RunKeys> {

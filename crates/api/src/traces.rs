@@ -57,6 +57,36 @@ impl App {
             .ok_or_else(|| Error::not_found(format!("Trace with id={trace_id} not found.")).into())
     }
 
+    /// A trace's record and its spans, the `traces.json` the client
+    /// uploaded (`None` while it has not: a trace in progress).
+    pub fn trace_with_spans(&self, trace_id: &str) -> Result<(TraceInfo, Option<Vec<u8>>)> {
+        use std::io::Read;
+        /// Spans beyond this are refused rather than read into memory.
+        const MAX_SPANS_BYTES: u64 = 64 << 20;
+        let info = self.trace_info(trace_id)?;
+        let Some(location) = info.tags.iter().find(|t| t.key == trace::ARTIFACT_LOCATION_TAG) else {
+            return Ok((info, None));
+        };
+        let path = self.artifact_under(&location.value, trace::SPANS_FILE)?;
+        let (file, size) = match self.open_artifact(&path) {
+            Ok(opened) => opened,
+            Err(e) if e.code == crate::ErrorCode::ResourceDoesNotExist => return Ok((info, None)),
+            Err(e) => return Err(e),
+        };
+        if size > MAX_SPANS_BYTES {
+            return Err(Error::invalid(format!(
+                "The spans of trace {trace_id} take {size} bytes, more than {MAX_SPANS_BYTES}; download traces.json instead"
+            ))
+            .into());
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.take(MAX_SPANS_BYTES).read_to_end(&mut bytes).map_err(|e| crate::ApiError {
+            code: crate::ErrorCode::InternalError,
+            message: format!("cannot read spans: {e}"),
+        })?;
+        Ok((info, Some(bytes)))
+    }
+
     pub fn search_traces(&self, req: &SearchTraces) -> Result<Page<TraceInfo>> {
         if req.experiment_ids.is_empty() {
             return Err(Error::invalid("Searching traces needs at least one experiment id in 'locations'").into());

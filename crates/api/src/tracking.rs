@@ -461,6 +461,53 @@ impl App {
     }
 }
 
+impl App {
+    /// MLflow's `get-history-bulk`, the route its UI reads charts from: one
+    /// metric's whole history on each of `run_ids` (at most 100), each run's
+    /// points by (timestamp, step, value), at most `max_results` (25,000 at
+    /// most) in all. An unknown run contributes nothing, as in MLflow.
+    pub fn metric_history_bulk(
+        &self,
+        run_ids: &[String],
+        key: Option<&str>,
+        max_results: Option<i64>,
+    ) -> Result<Vec<SeriesPoint>> {
+        const MAX_RUNS: usize = 100;
+        const MAX_POINTS: i64 = 25_000;
+        if run_ids.is_empty() {
+            return Err(Error::invalid("GetMetricHistoryBulk request must specify at least one run_id.").into());
+        }
+        if run_ids.len() > MAX_RUNS {
+            return Err(Error::invalid(format!(
+                "GetMetricHistoryBulk request cannot specify more than {MAX_RUNS} run_ids. Received {} run_ids.",
+                run_ids.len()
+            ))
+            .into());
+        }
+        let Some(key) = key else {
+            return Err(Error::invalid("GetMetricHistoryBulk request must specify a metric_key.").into());
+        };
+        let limit = max_results.unwrap_or(MAX_POINTS).clamp(0, MAX_POINTS) as usize;
+        let mut out = Vec::new();
+        for run_id in run_ids {
+            if out.len() >= limit {
+                break;
+            }
+            let points = match self.store().metric_history(run_id, key, 0, (limit - out.len()) as i64) {
+                Ok(history) => history.points,
+                Err(almanac_store::StoreError::Domain(e)) if e.code == ErrorCode::ResourceDoesNotExist => continue,
+                Err(e) => return Err(e.into()),
+            };
+            out.extend(points.into_iter().map(|point| SeriesPoint {
+                run_id: run_id.clone(),
+                key: key.to_string(),
+                point,
+            }));
+        }
+        Ok(out)
+    }
+}
+
 fn warn_if_cut(values: usize) {
     if values > 0 {
         tracing::warn!(values, "param or tag values over MLflow's length limits were truncated to them");

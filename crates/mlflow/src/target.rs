@@ -77,11 +77,8 @@ impl MlflowServer {
     pub fn start_trace(&self, info: &TraceInfo, experiment_id: &str) -> Result<Option<String>> {
         let entity = format!("trace {}", info.trace_id);
         let url = format!("{}/api/3.0/mlflow/traces", self.api.base);
-        let body = almanac_wire::traces::TraceReply {
-            trace: almanac_wire::traces::Trace {
-                trace_info: almanac_wire::traces::TraceInfoV3::new(info, experiment_id),
-            },
-        };
+        let trace_info = wire::traces::TraceInfoV3::new(info, experiment_id);
+        let body = wire::traces::TraceReply { trace: wire::traces::Trace { trace_info, spans: vec![] } };
         let answer = self.api.answer(self.api.client.post(&url).json(&body).send(), &entity, "/traces")?;
         let stored: wire::traces::TraceReply = self.api.typed(answer, &entity, "/traces")?;
         Ok(stored.trace.trace_info.tags.get(trace::ARTIFACT_LOCATION_TAG).cloned())

@@ -34,6 +34,11 @@ pub fn mount(mut router: Router<App>) -> Router<App> {
     router = router
         .route("/get-artifact", get(get_run_artifact))
         .route("/model-versions/get-artifact", get(get_model_version_artifact));
+    for prefix in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
+        router = router
+            .route(&format!("{prefix}/get-trace-artifact"), get(get_trace_artifact))
+            .route(&format!("{prefix}/logged-models/{{model_id}}/artifacts/files"), get(get_logged_model_artifact));
+    }
     for prefix in ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"] {
         router = router
             .route(&format!("{prefix}/artifacts"), get(list))
@@ -152,6 +157,51 @@ pub async fn get_model_version_artifact(State(app): State<App>, RawQuery(query):
             .map_err(|_| almanac_core::Error::invalid(format!("Model version must be an integer, got '{version}'")))?;
         let root = app.model_version_download_uri(&input.req_str("name")?, version)?;
         app.artifact_under(&root, &input.req_str("path")?)
+    })
+    .await
+}
+
+/// MLflow UI's route for a logged model's file:
+/// `GET /ajax-api/2.0/mlflow/logged-models/{model_id}/artifacts/files?artifact_file_path=P`.
+pub async fn get_logged_model_artifact(
+    State(app): State<App>,
+    Path(model_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    download_located(app, query, move |app, input| {
+        let path = input.opt_str("artifact_file_path")?.filter(|p| !p.is_empty()).ok_or_else(|| {
+            ApiError::from(almanac_core::Error::new(
+                ErrorCode::BadRequest,
+                "Request must include the \"artifact_file_path\" query parameter.",
+            ))
+        })?;
+        let model = app.logged_model(&model_id, false)?;
+        app.artifact_under(&model.artifact_location, &path)
+    })
+    .await
+}
+
+/// MLflow UI's route for a trace's spans:
+/// `GET /ajax-api/2.0/mlflow/get-trace-artifact?request_id=T`, the trace's
+/// `traces.json`.
+pub async fn get_trace_artifact(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
+    download_located(app, query, |app, input| {
+        let trace_id = input.opt_str("request_id")?.filter(|p| !p.is_empty()).ok_or_else(|| {
+            ApiError::from(almanac_core::Error::new(
+                ErrorCode::BadRequest,
+                "Request must include the \"request_id\" query parameter.",
+            ))
+        })?;
+        let info = app.trace_info(&trace_id)?;
+        let location = info
+            .tags
+            .iter()
+            .find(|t| t.key == almanac_core::trace::ARTIFACT_LOCATION_TAG)
+            .map(|t| t.value.clone())
+            .ok_or_else(|| {
+                ApiError::from(almanac_core::Error::not_found(format!("Trace {trace_id} has no spans stored.")))
+            })?;
+        app.artifact_under(&location, almanac_core::trace::SPANS_FILE)
     })
     .await
 }

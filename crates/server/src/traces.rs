@@ -7,7 +7,7 @@
 use almanac_api::{ApiError, App, Error, SearchTraces, TraceSelection};
 use almanac_core::model::Tag;
 use almanac_core::trace::{self, TraceInfo};
-use almanac_wire::traces::{Trace, TraceInfoV3, TraceReply, TracesDeleted, TracesPage};
+use almanac_wire::traces::{OtlpSpan, SpansDoc, Trace, TraceInfoV3, TraceReply, TracesDeleted, TracesPage};
 use axum::routing::MethodFilter;
 
 use crate::input::Input;
@@ -18,6 +18,7 @@ pub const V3: &[Route] = &[
     ("/traces", MethodFilter::POST, start_trace),
     ("/traces/search", MethodFilter::POST.or(MethodFilter::GET), search_traces),
     ("/traces/delete-traces", MethodFilter::POST, delete_traces),
+    ("/traces/get", MethodFilter::GET, get_trace),
     ("/traces/{trace_id}", MethodFilter::GET, get_trace_info),
     ("/traces/{trace_id}/tags", MethodFilter::PATCH, set_trace_tag),
     ("/traces/{trace_id}/tags", MethodFilter::DELETE, delete_trace_tag),
@@ -78,7 +79,7 @@ fn trace_info_of(r: &Input) -> Result<TraceInfo, ApiError> {
 
 /// `{"trace": {"trace_info": ..}}` in the trace's own experiment.
 fn trace_reply(t: &TraceInfo) -> Result<Vec<u8>, ApiError> {
-    reply(&TraceReply { trace: Trace { trace_info: TraceInfoV3::new(t, &t.experiment_id) } })
+    reply(&TraceReply { trace: Trace { trace_info: TraceInfoV3::new(t, &t.experiment_id), spans: vec![] } })
 }
 
 fn start_trace(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -89,6 +90,24 @@ fn start_trace(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
 fn get_trace_info(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     let info = app.trace_info(&r.req_str("trace_id")?)?;
     trace_reply(&info)
+}
+
+/// `traces/get`: the record with its spans in OTLP's form.
+fn get_trace(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let (info, spans) = app.trace_with_spans(&r.req_str("trace_id")?)?;
+    let spans = match spans {
+        None => vec![],
+        Some(bytes) => {
+            let doc: SpansDoc = serde_json::from_slice(&bytes).map_err(|e| {
+                ApiError::from(Error::new(
+                    almanac_api::ErrorCode::InternalError,
+                    format!("the spans of trace {} cannot be read: {e}", info.trace_id),
+                ))
+            })?;
+            doc.spans.iter().map(OtlpSpan::from_dict).collect()
+        }
+    };
+    reply(&TraceReply { trace: Trace { trace_info: TraceInfoV3::new(&info, &info.experiment_id), spans } })
 }
 
 fn search_traces(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {

@@ -16,6 +16,7 @@ pub const ROUTES: &[Route] = &[
     ("/experiments/get", MethodFilter::GET, get_experiment),
     ("/experiments/get-by-name", MethodFilter::GET, get_experiment_by_name),
     ("/experiments/search", GET_OR_POST, search_experiments),
+    ("/experiments/search-datasets", MethodFilter::POST, search_datasets),
     ("/experiments/list", MethodFilter::GET, search_experiments),
     ("/experiments/update", MethodFilter::POST, update_experiment),
     ("/experiments/delete", MethodFilter::POST, delete_experiment),
@@ -38,6 +39,7 @@ pub const ROUTES: &[Route] = &[
     ("/runs/outputs", MethodFilter::POST, log_outputs),
     ("/runs/log-model", MethodFilter::POST, log_model),
     ("/metrics/get-history", MethodFilter::GET, get_metric_history),
+    ("/metrics/get-history-bulk", MethodFilter::GET, get_metric_history_bulk),
     ("/metrics/get-history-bulk-interval", MethodFilter::GET, get_metric_history_bulk_interval),
 ];
 
@@ -99,6 +101,21 @@ fn search_experiments(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
         experiments: page.items.iter().map(wire::Experiment::from).collect(),
         next_page_token: page.next_page_token,
     })
+}
+
+/// MLflow UI's route: the datasets the experiments' runs logged.
+fn search_datasets(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let found = app.search_datasets(&r.str_list("experiment_ids")?)?;
+    let dataset_summaries = found
+        .into_iter()
+        .map(|d| wire::tracking::DatasetSummary {
+            experiment_id: d.experiment_id,
+            name: d.name,
+            digest: d.digest,
+            context: d.context,
+        })
+        .collect();
+    reply(&wire::tracking::DatasetSummaries { dataset_summaries })
 }
 
 fn update_experiment(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
@@ -275,6 +292,14 @@ fn get_metric_history(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
     // points, not through an intermediate JSON tree.
     let metrics = page.items.iter().map(|p| wire::MetricRef::new(&key, p, None)).collect();
     reply(&wire::MetricRefs { metrics, next_page_token: page.next_page_token })
+}
+
+/// MLflow's UI route: every point of one metric over several runs.
+fn get_metric_history_bulk(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {
+    let key = r.opt_str("metric_key")?;
+    let points = app.metric_history_bulk(&r.str_list("run_id")?, key.as_deref(), r.opt_i64("max_results")?)?;
+    let metrics = points.iter().map(|p| wire::MetricRef::new(&p.key, &p.point, Some(&p.run_id))).collect();
+    reply(&wire::MetricsBulk { metrics })
 }
 
 fn get_metric_history_bulk_interval(app: &App, r: &Input) -> Result<Vec<u8>, ApiError> {

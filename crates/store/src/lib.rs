@@ -30,7 +30,7 @@ pub use journal::{JournalEntry, Receipt};
 pub use query::{DatasetFilter, ExperimentQuery, ModelOrder, ModelQuery, RunQuery};
 pub use read::{ArtifactEntry, ArtifactFile, HistoryPage};
 pub use replica::{EntityOp, ImportReport, MAX_LAMPORT, Remote, SyncState};
-pub use review::{MAX_GROUPS, MetricRange, MetricSummary, RunGroup, RunKeys};
+pub use review::{DatasetSummary, MAX_GROUPS, MetricRange, MetricSummary, RunGroup, RunKeys};
 pub use search_sql::model_order_column;
 
 /// What the store can fail with. Domain errors carry MLflow's code; SQLite

@@ -14,6 +14,16 @@ use crate::read::canonical_query;
 use crate::search_sql::{self, Sql};
 use crate::{Result, Store};
 
+/// A dataset some run of an experiment logged, and the context it was
+/// logged in (`mlflow.data.context`), if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetSummary {
+    pub experiment_id: String,
+    pub name: String,
+    pub digest: String,
+    pub context: Option<String>,
+}
+
 /// The param, metric and tag keys used by an experiment's runs, sorted.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RunKeys {
@@ -112,6 +122,28 @@ impl Store {
                 strings(c, &text, &sql)
             };
             Ok(RunKeys { params: keys("params")?, metrics: keys("latest_metrics")?, tags: keys("run_tags")? })
+        })
+    }
+
+    /// The datasets the runs of these experiments logged as inputs, each
+    /// with the context it was logged in: MLflow UI's `search-datasets`.
+    /// At most `limit`, as MLflow caps them.
+    pub fn dataset_summaries(&self, experiment_ids: &[String], limit: i64) -> Result<Vec<DatasetSummary>> {
+        self.with_reader(|c| {
+            let q = canonical_query(c, &RunQuery { experiment_ids: experiment_ids.to_vec(), ..Default::default() })?;
+            let mut sql = Sql::default();
+            let list = sql.bind_json_list(&q.experiment_ids);
+            let text = format!(
+                "SELECT DISTINCT r.experiment_id, d.name, d.digest, i.context
+                 FROM run_inputs i JOIN datasets d ON d.pk = i.dataset_pk JOIN runs r ON r.pk = i.run_pk
+                 WHERE r.experiment_id IN (SELECT value FROM json_each({list}))
+                 ORDER BY r.experiment_id, d.name, d.digest, i.context LIMIT {limit}"
+            );
+            let mut stmt = c.prepare(&text)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(sql.params.iter()), |r| {
+                Ok(DatasetSummary { experiment_id: r.get(0)?, name: r.get(1)?, digest: r.get(2)?, context: r.get(3)? })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
     }
 

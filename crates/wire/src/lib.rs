@@ -21,8 +21,8 @@ pub use models::{LoggedModel, LoggedModelData, LoggedModelInfo, LoggedModelReply
 pub use registry::{AliasEntry, DownloadUri, ModelVersion, ModelVersionReply, RegisteredModel, RegisteredModelReply};
 pub use tracking::{
     ArtifactListing, Dataset, DatasetInput, Experiment, ExperimentCreated, ExperimentReply, FileInfo, KeyValue, Metric,
-    MetricRef, MetricRefs, Metrics, ModelInput, ModelOutput, Run, RunData, RunInfo, RunInfoReply, RunInputs,
-    RunOutputs, RunReply,
+    MetricRef, MetricRefs, Metrics, MetricsBulk, ModelInput, ModelOutput, Run, RunData, RunInfo, RunInfoReply,
+    RunInputs, RunOutputs, RunReply,
 };
 
 use serde::{Deserialize, Serialize};

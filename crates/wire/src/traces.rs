@@ -90,14 +90,146 @@ impl TraceInfoV3 {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Trace {
     #[serde(default)]
     pub trace_info: TraceInfoV3,
+    /// Only `traces/get` sends spans with the record.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spans: Vec<OtlpSpan>,
+}
+
+/// A span in OTLP's JSON (opentelemetry-proto's `Span`), as MLflow's
+/// `traces/get` answers: ids as base64, times as int64 text, attributes
+/// typed.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OtlpSpan {
+    #[serde(default)]
+    pub trace_id: String,
+    #[serde(default)]
+    pub span_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub parent_span_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub start_time_unix_nano: String,
+    #[serde(default)]
+    pub end_time_unix_nano: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<OtlpAttribute>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<OtlpEvent>,
+    #[serde(default)]
+    pub status: OtlpStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OtlpAttribute {
+    pub key: String,
+    /// An OTLP `AnyValue`: `{"string_value": ..}`, `{"int_value": ..}`, ...
+    pub value: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OtlpEvent {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub time_unix_nano: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<OtlpAttribute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OtlpStatus {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
+}
+
+/// A plain JSON value as OTLP's typed `AnyValue`.
+pub fn any_value(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::{Value, json};
+    match v {
+        Value::Null => json!({}),
+        Value::Bool(b) => json!({"bool_value": b}),
+        Value::Number(n) if n.is_i64() || n.is_u64() => json!({"int_value": n.to_string()}),
+        Value::Number(n) => json!({"double_value": n}),
+        Value::String(s) => json!({"string_value": s}),
+        Value::Array(items) => json!({"array_value": {"values": items.iter().map(any_value).collect::<Vec<_>>()}}),
+        Value::Object(map) => {
+            let values: Vec<Value> = map.iter().map(|(k, v)| json!({"key": k, "value": any_value(v)})).collect();
+            json!({"kvlist_value": {"values": values}})
+        }
+    }
+}
+
+/// `traces.json` keeps each span attribute as JSON text; OTLP types it.
+fn attributes_of(map: &std::collections::HashMap<String, serde_json::Value>) -> Vec<OtlpAttribute> {
+    let mut out: Vec<OtlpAttribute> = map
+        .iter()
+        .map(|(key, raw)| {
+            let value = match raw {
+                serde_json::Value::String(text) => {
+                    serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.clone()))
+                }
+                other => other.clone(),
+            };
+            OtlpAttribute { key: key.clone(), value: any_value(&value) }
+        })
+        .collect();
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    out
+}
+
+impl OtlpSpan {
+    /// A span of `traces.json` in OTLP's form.
+    pub fn from_dict(span: &SpanDict) -> OtlpSpan {
+        let status = match &span.status {
+            Some(serde_json::Value::Object(s)) => OtlpStatus {
+                code: s.get("code").and_then(|c| c.as_str()).unwrap_or_default().to_string(),
+                message: s.get("message").and_then(|m| m.as_str()).unwrap_or_default().to_string(),
+            },
+            _ => OtlpStatus {
+                code: match span.status_code.as_deref() {
+                    Some("OK") => "STATUS_CODE_OK".into(),
+                    Some("ERROR") => "STATUS_CODE_ERROR".into(),
+                    _ => String::new(),
+                },
+                message: String::new(),
+            },
+        };
+        let events = span
+            .events
+            .iter()
+            .map(|e| OtlpEvent {
+                name: e.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string(),
+                time_unix_nano: e.get("time_unix_nano").map(|t| t.to_string()).unwrap_or_default(),
+                attributes: e
+                    .get("attributes")
+                    .and_then(|a| a.as_object())
+                    .map(|a| a.iter().map(|(k, v)| OtlpAttribute { key: k.clone(), value: any_value(v) }).collect())
+                    .unwrap_or_default(),
+            })
+            .collect();
+        OtlpSpan {
+            trace_id: span.trace_id.clone().unwrap_or_default(),
+            span_id: span.id().to_string(),
+            parent_span_id: span.parent_span_id.clone().unwrap_or_default(),
+            name: span.name.clone(),
+            start_time_unix_nano: span.start_time_unix_nano.to_string(),
+            end_time_unix_nano: span.end_time_unix_nano.to_string(),
+            attributes: attributes_of(&span.attributes),
+            events,
+            status,
+        }
+    }
 }
 
 /// `{"trace": {"trace_info": ..}}`: start a trace, get one.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct TraceReply {
     #[serde(default)]
     pub trace: Trace,
@@ -133,6 +265,8 @@ pub struct SpansDoc {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SpanDict {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_id: Option<String>,
     /// MLflow 2.x keeps the id here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -152,6 +286,8 @@ pub struct SpanDict {
     pub status_code: Option<String>,
     #[serde(default)]
     pub attributes: std::collections::HashMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub events: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -197,5 +333,32 @@ mod tests {
         );
         let back: TraceInfoV3 = serde_json::from_str(&json).unwrap();
         assert_eq!((back.experiment_id(), back.name()), (Some("7"), "agent"));
+    }
+
+    #[test]
+    fn a_traces_json_span_becomes_an_otlp_span() {
+        let doc: SpansDoc = serde_json::from_str(
+            r#"{"spans": [{"trace_id": "AAE=", "span_id": "AQI=", "parent_span_id": null, "name": "agent",
+                "start_time_unix_nano": 10, "end_time_unix_nano": 25,
+                "status": {"code": "STATUS_CODE_OK", "message": ""},
+                "attributes": {"mlflow.spanType": "\"AGENT\"", "mlflow.spanInputs": "{\"q\": 1}"},
+                "events": [{"name": "e", "time_unix_nano": 12, "attributes": {"n": 2.5}}]}]}"#,
+        )
+        .unwrap();
+        let span = OtlpSpan::from_dict(&doc.spans[0]);
+        let json = serde_json::to_value(&span).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "trace_id": "AAE=", "span_id": "AQI=", "name": "agent",
+                "start_time_unix_nano": "10", "end_time_unix_nano": "25",
+                "attributes": [
+                    {"key": "mlflow.spanInputs", "value": {"kvlist_value": {"values": [{"key": "q", "value": {"int_value": "1"}}]}}},
+                    {"key": "mlflow.spanType", "value": {"string_value": "AGENT"}},
+                ],
+                "events": [{"name": "e", "time_unix_nano": "12", "attributes": [{"key": "n", "value": {"double_value": 2.5}}]}],
+                "status": {"code": "STATUS_CODE_OK"},
+            })
+        );
     }
 }

@@ -146,6 +146,13 @@ pub struct MetricRefs<'a> {
     pub next_page_token: Option<String>,
 }
 
+/// `get-history-bulk`, MLflow UI's route: a plain JSON object from Flask,
+/// so the list is written even when empty.
+#[derive(Debug, Serialize)]
+pub struct MetricsBulk<'a> {
+    pub metrics: Vec<MetricRef<'a>>,
+}
+
 /// `get-history` and `get-history-bulk-interval` answers, read.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 pub struct Metrics {
@@ -382,6 +389,25 @@ pub struct RunReply {
 pub struct RunInfoReply {
     #[serde(default)]
     pub run_info: RunInfo,
+}
+
+/// One dataset of `experiments/search-datasets` (MLflow UI's route).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DatasetSummary {
+    #[serde(default, deserialize_with = "codec::text")]
+    pub experiment_id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub digest: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct DatasetSummaries {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dataset_summaries: Vec<DatasetSummary>,
 }
 
 /// An artifact listing entry. `file_size` is an int64, written as a number.
