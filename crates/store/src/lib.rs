@@ -11,12 +11,10 @@
 mod entities;
 mod journal;
 mod query;
-mod read;
 mod replica;
 mod review;
 mod schema;
 mod search_sql;
-mod traces;
 mod write;
 
 use std::path::{Path, PathBuf};
@@ -25,10 +23,11 @@ use std::sync::Mutex;
 use almanac_core::ErrorCode;
 use rusqlite::{Connection, OpenFlags};
 
+pub use entities::artifacts::queries::{ArtifactEntry, ArtifactFile};
 pub use entities::registry::RegistryQuery;
+pub use entities::runs::queries::HistoryPage;
 pub use journal::{JournalEntry, Receipt};
 pub use query::{DatasetFilter, ExperimentQuery, ModelOrder, ModelQuery, RunQuery};
-pub use read::{ArtifactEntry, ArtifactFile, HistoryPage};
 pub use replica::{EntityOp, ImportReport, MAX_LAMPORT, Remote, SyncState};
 pub use review::{DatasetSummary, MAX_GROUPS, MetricRange, MetricSummary, RunGroup, RunKeys};
 pub use search_sql::model_order_column;

@@ -9,8 +9,8 @@ use almanac_core::model::{Annotation, SavedView};
 use almanac_core::search::Key;
 use rusqlite::{Connection, OptionalExtension};
 
+use crate::entities::runs::queries::canonical_query;
 use crate::query::RunQuery;
-use crate::read::canonical_query;
 use crate::search_sql::{self, Sql};
 use crate::{Result, Store};
 

@@ -2,6 +2,8 @@
 //! `latest_metrics`), tags, dataset inputs and model outputs. Fold arms and
 //! the checks they share.
 
+pub(crate) mod queries;
+
 use std::collections::HashMap;
 
 use almanac_core::Error;

@@ -1,5 +1,7 @@
 //! Traces: the record the client sends when a trace ends, its tags and its
-//! deletion. Fold arms; the reads are in `crate::traces`.
+//! deletion. Fold arms; the reads are in `queries`.
+
+pub(crate) mod queries;
 
 use almanac_core::Error;
 use almanac_core::op::Op;

@@ -1,6 +1,8 @@
 //! MLflow 3's logged models: creation, finalizing, deletion, tags, params,
 //! and the metrics runs link to them. Fold arms and the checks they share.
 
+pub(crate) mod queries;
+
 use almanac_core::Error;
 use almanac_core::model::{Metric, Param, Tag};
 use almanac_core::op::Op;

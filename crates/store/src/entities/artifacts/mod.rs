@@ -1,6 +1,8 @@
 //! The artifact manifest: which path names which blob. Bytes live in
 //! `almanac-blobs`; only the manifest is folded here.
 
+pub(crate) mod queries;
+
 use almanac_core::op::Op;
 use rusqlite::{Connection, params};
 

@@ -2,6 +2,8 @@
 //! follow), their tags, and the aliases that keep merged or imported ids
 //! resolving. Fold arms and the checks they share.
 
+pub(crate) mod queries;
+
 use almanac_core::Error;
 use almanac_core::model::{LifecycleStage, Tag};
 use almanac_core::op::Op;
