@@ -589,3 +589,71 @@ fn load_model_exists(c: &Connection, name: &str) -> Result<bool> {
         .optional()?
         .is_some())
 }
+
+/// This family's tables, by schema version (see `crate::schema`).
+pub(crate) const MIGRATIONS: &[(usize, &str)] = &[
+    // 4: the model registry.
+    (
+        4,
+        r#"
+    CREATE TABLE registered_models (
+        name             TEXT PRIMARY KEY,
+        creation_time    INTEGER NOT NULL,
+        last_update_time INTEGER NOT NULL,
+        description      TEXT
+    );
+    CREATE TABLE registered_model_tags (
+        name  TEXT NOT NULL,
+        key   TEXT NOT NULL,
+        value TEXT NOT NULL,
+        seq   INTEGER NOT NULL,
+        PRIMARY KEY (name, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE registered_model_aliases (
+        name    TEXT NOT NULL,
+        alias   TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (name, alias)
+    ) WITHOUT ROWID;
+    CREATE TABLE model_versions (
+        name             TEXT NOT NULL,
+        version          INTEGER NOT NULL,
+        creation_time    INTEGER NOT NULL,
+        last_update_time INTEGER NOT NULL,
+        description      TEXT,
+        current_stage    TEXT NOT NULL,
+        source           TEXT NOT NULL,
+        storage_location TEXT NOT NULL,
+        run_id           TEXT,
+        run_link         TEXT,
+        model_id         TEXT,
+        deleted          INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (name, version)
+    ) WITHOUT ROWID;
+    CREATE INDEX model_versions_by_run ON model_versions(run_id);
+    CREATE TABLE model_version_tags (
+        name    TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        key     TEXT NOT NULL,
+        value   TEXT NOT NULL,
+        seq     INTEGER NOT NULL,
+        PRIMARY KEY (name, version, key)
+    ) WITHOUT ROWID;
+    "#,
+    ),
+    // 9: model-version identity across renumbering. `create_op` is the op
+    // that created a version, which later ops name so they follow it;
+    // `version_claims` holds where each creation first appeared on a
+    // remote's history, the order that decides who keeps a number.
+    (
+        9,
+        r#"
+    ALTER TABLE model_versions ADD COLUMN create_op TEXT;
+    CREATE INDEX model_versions_by_create_op ON model_versions(create_op);
+    CREATE TABLE version_claims (
+        op_id    TEXT PRIMARY KEY,
+        position INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+    ),
+];

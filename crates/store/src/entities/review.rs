@@ -60,3 +60,39 @@ pub(super) fn apply(conn: &Connection, op: &Op, time_ms: i64, _mode: Mode, _op_i
     }
     Ok(())
 }
+
+/// This family's tables, by schema version (see `crate::schema`).
+pub(crate) const MIGRATIONS: &[(usize, &str)] = &[
+    // 11: annotations on runs' metrics, a projection of the journal like
+    // every other table, so they sync with the run.
+    (
+        11,
+        r#"
+    CREATE TABLE annotations (
+        annotation_id TEXT PRIMARY KEY,
+        run_pk        INTEGER NOT NULL REFERENCES runs(pk),
+        metric_key    TEXT NOT NULL,
+        step          INTEGER NOT NULL,
+        text          TEXT NOT NULL,
+        author        TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL
+    );
+    CREATE INDEX annotations_by_run ON annotations(run_pk, metric_key, step);
+    "#,
+    ),
+    // 12: saved comparison views, kept with their experiment and synced.
+    (
+        12,
+        r#"
+    CREATE TABLE saved_views (
+        view_id       TEXT PRIMARY KEY,
+        experiment_id TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        spec          TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL,
+        updated_ms    INTEGER NOT NULL
+    );
+    CREATE INDEX saved_views_by_experiment ON saved_views(experiment_id, name);
+    "#,
+    ),
+];

@@ -28,3 +28,21 @@ pub(super) fn apply(conn: &Connection, op: &Op, _time_ms: i64, _mode: Mode, _op_
     }
     Ok(())
 }
+
+/// This family's tables, by schema version (see `crate::schema`).
+pub(crate) const MIGRATIONS: &[(usize, &str)] = &[
+    // 2: artifact manifests. Bytes live in the blob store by sha256.
+    (
+        2,
+        r#"
+    CREATE TABLE artifacts (
+        path   TEXT PRIMARY KEY,
+        sha256 TEXT NOT NULL,
+        size   INTEGER NOT NULL,
+        owner  TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX artifacts_by_owner ON artifacts(owner);
+    CREATE INDEX artifacts_by_sha ON artifacts(sha256);
+    "#,
+    ),
+];

@@ -181,3 +181,39 @@ pub(crate) fn upsert_experiment_tag(conn: &Connection, experiment_id: &str, tag:
     .execute(params![experiment_id, tag.key, tag.value])?;
     Ok(())
 }
+
+/// This family's tables, by schema version (see `crate::schema`).
+pub(crate) const MIGRATIONS: &[(usize, &str)] = &[
+    // 1: tracking core.
+    (
+        1,
+        r#"
+    -- Query tables: a projection of the journal.
+    CREATE TABLE experiments (
+        experiment_id     TEXT PRIMARY KEY,
+        name              TEXT NOT NULL UNIQUE,
+        artifact_location TEXT NOT NULL,
+        lifecycle_stage   TEXT NOT NULL,
+        creation_time     INTEGER NOT NULL,
+        last_update_time  INTEGER NOT NULL
+    );
+    CREATE TABLE experiment_tags (
+        experiment_id TEXT NOT NULL REFERENCES experiments(experiment_id),
+        key           TEXT NOT NULL,
+        value         TEXT NOT NULL,
+        PRIMARY KEY (experiment_id, key)
+    ) WITHOUT ROWID;
+"#,
+    ),
+    // 6: replication. Remotes and sync bookkeeping are local: they never sync.
+    (
+        6,
+        r#"
+    -- Experiments created under the same name on two replicas merge: the one
+    -- first in fold order keeps the name, the other's id becomes an alias.
+    CREATE TABLE experiment_aliases (
+        alias     TEXT PRIMARY KEY,
+        canonical TEXT NOT NULL
+    ) WITHOUT ROWID;"#,
+    ),
+];

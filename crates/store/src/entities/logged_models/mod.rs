@@ -139,3 +139,57 @@ pub(crate) fn log_model_metrics(conn: &Connection, run_id: &str, metrics: &[Metr
     }
     Ok(())
 }
+
+/// This family's tables, by schema version (see `crate::schema`).
+pub(crate) const MIGRATIONS: &[(usize, &str)] = &[
+    // 3: MLflow 3 logged models and run outputs.
+    (
+        3,
+        r#"
+    CREATE TABLE logged_models (
+        model_id          TEXT PRIMARY KEY,
+        experiment_id     TEXT NOT NULL REFERENCES experiments(experiment_id),
+        name              TEXT NOT NULL,
+        artifact_location TEXT NOT NULL,
+        creation_time     INTEGER NOT NULL,
+        last_update_time  INTEGER NOT NULL,
+        status            TEXT NOT NULL,
+        model_type        TEXT,
+        source_run_id     TEXT,
+        lifecycle_stage   TEXT NOT NULL
+    );
+    CREATE INDEX logged_models_by_experiment ON logged_models(experiment_id, creation_time);
+    CREATE INDEX logged_models_by_run ON logged_models(source_run_id);
+    CREATE TABLE logged_model_tags (
+        model_id TEXT NOT NULL REFERENCES logged_models(model_id),
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE logged_model_params (
+        model_id TEXT NOT NULL REFERENCES logged_models(model_id),
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+    ) WITHOUT ROWID;"#,
+    ),
+    // 5: metrics logged against logged models.
+    (
+        5,
+        r#"
+    -- Metrics logged against a logged model (MLflow 3), one row per point.
+    CREATE TABLE logged_model_metrics (
+        model_id       TEXT NOT NULL,
+        run_id         TEXT NOT NULL,
+        key            TEXT NOT NULL,
+        step           INTEGER NOT NULL,
+        timestamp      INTEGER NOT NULL,
+        value          REAL,
+        dataset_name   TEXT,
+        dataset_digest TEXT
+    );
+    CREATE UNIQUE INDEX logged_model_metrics_point
+        ON logged_model_metrics(model_id, key, step, timestamp, run_id, value);
+    "#,
+    ),
+];

@@ -288,3 +288,138 @@ pub(crate) fn log_input(conn: &Connection, run: &RunRow, input: &DatasetInput) -
     .execute(params![run.pk, dataset_pk, tags_json, context])?;
     Ok(())
 }
+
+/// This family's tables, by schema version (see `crate::schema`).
+pub(crate) const MIGRATIONS: &[(usize, &str)] = &[
+    // 1: tracking core.
+    (
+        1,
+        r#"
+    CREATE TABLE runs (
+        pk              INTEGER PRIMARY KEY,
+        run_id          TEXT NOT NULL UNIQUE,
+        experiment_id   TEXT NOT NULL REFERENCES experiments(experiment_id),
+        run_name        TEXT NOT NULL,
+        user_id         TEXT NOT NULL,
+        status          TEXT NOT NULL,
+        start_time      INTEGER NOT NULL,
+        end_time        INTEGER,
+        artifact_uri    TEXT NOT NULL,
+        lifecycle_stage TEXT NOT NULL
+    );
+    -- Serves the default order (start_time DESC, run_id) within an experiment.
+    CREATE INDEX runs_by_experiment ON runs(experiment_id, start_time DESC, run_id);
+
+    CREATE TABLE params (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        key    TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        PRIMARY KEY (run_pk, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX params_by_key ON params(key, value);
+
+    CREATE TABLE run_tags (
+        run_pk INTEGER NOT NULL REFERENCES runs(pk),
+        key    TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        PRIMARY KEY (run_pk, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX run_tags_by_key ON run_tags(key, value);
+
+    -- Every metric point. NaN is stored as NULL (SQLite has no NaN).
+    CREATE TABLE metrics (
+        run_pk    INTEGER NOT NULL,
+        key       TEXT NOT NULL,
+        step      INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        value     REAL
+    );
+    -- Identical points are stored once, as in MLflow.
+    CREATE UNIQUE INDEX metrics_by_run_key_step ON metrics(run_pk, key, step, timestamp, value);
+
+    -- Each run's latest value per key (MLflow's latest-metric rule).
+    CREATE TABLE latest_metrics (
+        run_pk    INTEGER NOT NULL,
+        key       TEXT NOT NULL,
+        value     REAL,
+        is_nan    INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        step      INTEGER NOT NULL,
+        PRIMARY KEY (run_pk, key)
+    ) WITHOUT ROWID;
+    CREATE INDEX latest_metrics_by_key ON latest_metrics(key, value);
+
+    CREATE TABLE datasets (
+        pk            INTEGER PRIMARY KEY,
+        experiment_id TEXT NOT NULL,
+        name          TEXT NOT NULL,
+        digest        TEXT NOT NULL,
+        source_type   TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        schema        TEXT,
+        profile       TEXT,
+        UNIQUE (experiment_id, name, digest)
+    );
+    CREATE TABLE run_inputs (
+        run_pk     INTEGER NOT NULL REFERENCES runs(pk),
+        dataset_pk INTEGER NOT NULL REFERENCES datasets(pk),
+        tags       TEXT NOT NULL,
+        context    TEXT,
+        PRIMARY KEY (run_pk, dataset_pk)
+    ) WITHOUT ROWID;
+    "#,
+    ),
+    // 3: MLflow 3 logged models and run outputs.
+    (
+        3,
+        r#"
+    CREATE TABLE run_outputs (
+        run_pk   INTEGER NOT NULL REFERENCES runs(pk),
+        model_id TEXT NOT NULL,
+        step     INTEGER NOT NULL,
+        PRIMARY KEY (run_pk, model_id)
+    ) WITHOUT ROWID;
+    "#,
+    ),
+    // 7: metric points indexed in MLflow's history order (timestamp, step,
+    // value), so paging a history walks the index instead of sorting it.
+    (
+        7,
+        r#"
+    DROP INDEX metrics_by_run_key_step;
+    CREATE UNIQUE INDEX metrics_by_run_key_time ON metrics(run_pk, key, timestamp, step, value);
+    "#,
+    ),
+    // 8: metric points clustered by their key, one B-tree instead of a table
+    // plus an index: half the writes per point. NaN is is_nan = 1, value 0
+    // (a primary key cannot hold NULL), as in MLflow's SQL store.
+    (
+        8,
+        r#"
+    CREATE TABLE metric_points (
+        run_pk    INTEGER NOT NULL,
+        key       TEXT NOT NULL,
+        timestamp INTEGER NOT NULL,
+        step      INTEGER NOT NULL,
+        is_nan    INTEGER NOT NULL,
+        value     REAL NOT NULL,
+        PRIMARY KEY (run_pk, key, timestamp, step, is_nan, value)
+    ) WITHOUT ROWID;
+    INSERT OR IGNORE INTO metric_points(run_pk, key, timestamp, step, is_nan, value)
+        SELECT run_pk, key, timestamp, step, value IS NULL, coalesce(value, 0) FROM metrics;
+    DROP TABLE metrics;
+    ALTER TABLE metric_points RENAME TO metrics;
+    "#,
+    ),
+    // 14: logged models a run used as inputs (MLflow 3 `log_inputs(models=…)`).
+    (
+        14,
+        r#"
+    CREATE TABLE run_model_inputs (
+        run_pk   INTEGER NOT NULL REFERENCES runs(pk),
+        model_id TEXT NOT NULL,
+        PRIMARY KEY (run_pk, model_id)
+    ) WITHOUT ROWID;
+    "#,
+    ),
+];

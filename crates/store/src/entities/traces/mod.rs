@@ -106,3 +106,39 @@ pub(crate) fn live_trace(conn: &Connection, trace_id: &str, mode: Mode) -> Resul
         _ => Err(Error::not_found(format!("Trace with id={trace_id} not found.")).into()),
     }
 }
+
+/// This family's tables, by schema version (see `crate::schema`).
+pub(crate) const MIGRATIONS: &[(usize, &str)] = &[
+    // 13: traces (MLflow 3 GenAI tracing): records, metadata and tags; the
+    // spans are the trace's `traces.json` artifact. Deleting marks the row,
+    // so gc can free the spans and a replayed delete stays a delete.
+    (
+        13,
+        r#"
+    CREATE TABLE traces (
+        trace_id              TEXT PRIMARY KEY,
+        experiment_id         TEXT NOT NULL,
+        client_request_id     TEXT,
+        request_time_ms       INTEGER NOT NULL,
+        execution_duration_ms INTEGER,
+        state                 TEXT NOT NULL,
+        request_preview       TEXT,
+        response_preview      TEXT,
+        deleted               INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX traces_by_experiment ON traces(experiment_id, request_time_ms);
+    CREATE TABLE trace_tags (
+        trace_id TEXT NOT NULL,
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (trace_id, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE trace_metadata (
+        trace_id TEXT NOT NULL,
+        key      TEXT NOT NULL,
+        value    TEXT NOT NULL,
+        PRIMARY KEY (trace_id, key)
+    ) WITHOUT ROWID;
+    "#,
+    ),
+];
