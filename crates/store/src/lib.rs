@@ -12,7 +12,6 @@ mod entities;
 mod journal;
 mod query;
 mod replica;
-mod review;
 mod schema;
 mod search_sql;
 mod write;
@@ -25,11 +24,11 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use entities::artifacts::queries::{ArtifactEntry, ArtifactFile};
 pub use entities::registry::RegistryQuery;
+pub use entities::review::queries::{DatasetSummary, MAX_GROUPS, MetricRange, MetricSummary, RunGroup, RunKeys};
 pub use entities::runs::queries::HistoryPage;
 pub use journal::{JournalEntry, Receipt};
 pub use query::{DatasetFilter, ExperimentQuery, ModelOrder, ModelQuery, RunQuery};
 pub use replica::{EntityOp, ImportReport, MAX_LAMPORT, Remote, SyncState};
-pub use review::{DatasetSummary, MAX_GROUPS, MetricRange, MetricSummary, RunGroup, RunKeys};
 pub use search_sql::model_order_column;
 
 /// What the store can fail with. Domain errors carry MLflow's code; SQLite

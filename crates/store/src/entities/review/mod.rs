@@ -1,6 +1,8 @@
 //! The review UI's own records, kept as ops so they sync with their run or
 //! experiment: annotations on a metric at a step, and saved views.
 
+pub(crate) mod queries;
+
 use almanac_core::Error;
 use almanac_core::op::Op;
 use rusqlite::{Connection, OptionalExtension, params};
