@@ -132,3 +132,26 @@ def test_traces_get_answers_the_record_with_spans_mlflow_s_own_parser_reads(serv
     assert missing.status_code == 400 and "trace_id" in missing.json()["message"]
     unknown = requests.get(f"{server.uri}/api/3.0/mlflow/traces/get", params={"trace_id": "tr-" + "0" * 32})
     assert unknown.status_code == 404 and unknown.json()["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_upload_artifact_puts_the_body_into_the_run_s_artifacts(server):
+    client = MlflowClient(server.uri)
+    run = client.create_run(client.create_experiment("ui-upload")).info.run_id
+    url = f"{server.uri}/ajax-api/2.0/mlflow/upload-artifact"
+    got = requests.post(url, params={"run_uuid": run, "path": "notes/readme.md"}, data=b"# hello")
+    assert got.status_code == 200, got.text
+    assert [f.path for f in client.list_artifacts(run, "notes")] == ["notes/readme.md"]
+    back = requests.get(f"{server.uri}/get-artifact", params={"run_id": run, "path": "notes/readme.md"})
+    assert back.content == b"# hello"
+    for params, data, message in [
+        ({"path": "a.txt"}, b"x", "Request must specify run_uuid."),
+        ({"run_uuid": run}, b"x", "Request must specify path."),
+        ({"run_uuid": run, "path": "a.txt"}, b"", "Request must specify data."),
+        ({"run_uuid": run, "path": "big.bin"}, b"0" * (10 * 1024 * 1024 + 1), "Artifact size is too large. Max size is 10MB."),
+    ]:
+        r = requests.post(url, params=params, data=data)
+        assert (r.status_code, r.json()) == (400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message})
+    escape = requests.post(url, params={"run_uuid": run, "path": "../../etc/x"}, data=b"x")
+    assert escape.status_code == 400 and escape.json()["error_code"] == "INVALID_PARAMETER_VALUE"
+    unknown = requests.post(url, params={"run_uuid": "0" * 32, "path": "a.txt"}, data=b"x")
+    assert unknown.status_code == 404

@@ -37,6 +37,7 @@ pub fn mount(mut router: Router<App>) -> Router<App> {
     for prefix in ["/api/2.0/mlflow", "/ajax-api/2.0/mlflow"] {
         router = router
             .route(&format!("{prefix}/get-trace-artifact"), get(get_trace_artifact))
+            .route(&format!("{prefix}/upload-artifact"), axum::routing::post(upload_from_ui))
             .route(&format!("{prefix}/logged-models/{{model_id}}/artifacts/files"), get(get_logged_model_artifact));
     }
     for prefix in ["/api/2.0/mlflow-artifacts", "/ajax-api/2.0/mlflow-artifacts"] {
@@ -204,6 +205,49 @@ pub async fn get_trace_artifact(State(app): State<App>, RawQuery(query): RawQuer
         app.artifact_under(&location, almanac_core::trace::SPANS_FILE)
     })
     .await
+}
+
+/// The largest file MLflow's UI may upload in one request.
+const UI_UPLOAD_MAX: usize = 10 * 1024 * 1024;
+
+/// MLflow UI's upload: `POST /ajax-api/2.0/mlflow/upload-artifact?run_uuid=R&path=P`,
+/// the file's bytes as the body, at most 10 MB, into the run's artifacts.
+pub async fn upload_from_ui(State(app): State<App>, RawQuery(query): RawQuery, body: Body) -> Response {
+    let refuse =
+        |message: &str| api_error(ApiError { code: ErrorCode::InvalidParameterValue, message: message.to_string() });
+    // `Input` stays on this side of the await: it is not `Send`.
+    let (run_id, path) = {
+        let input = Input::from_query(query.as_deref().unwrap_or(""));
+        let run_id = match input.opt_str("run_uuid") {
+            Ok(Some(id)) if !id.is_empty() => id,
+            Ok(_) => return refuse("Request must specify run_uuid."),
+            Err(e) => return api_error(e),
+        };
+        let path = match input.opt_str("path") {
+            Ok(Some(p)) if !p.is_empty() => p,
+            Ok(_) => return refuse("Request must specify path."),
+            Err(e) => return api_error(e),
+        };
+        (run_id, path)
+    };
+    let bytes = match axum::body::to_bytes(body, UI_UPLOAD_MAX).await {
+        Ok(b) => b,
+        Err(_) => return refuse("Artifact size is too large. Max size is 10MB."),
+    };
+    if bytes.is_empty() {
+        return refuse("Request must specify data.");
+    }
+    let stored = tokio::task::spawn_blocking(move || {
+        let run = app.run(&run_id)?;
+        let target = app.artifact_under(&run.info.artifact_uri, &path)?;
+        app.put_artifact(&target, &bytes[..], Some(bytes.len() as u64))
+    })
+    .await;
+    match stored {
+        Ok(Ok(())) => json_response(StatusCode::OK, &almanac_wire::Empty {}),
+        Ok(Err(e)) => api_error(e),
+        Err(e) => api_error(ApiError { code: ErrorCode::InternalError, message: e.to_string() }),
+    }
 }
 
 /// Streams the file `locate` finds from the query's parameters.
