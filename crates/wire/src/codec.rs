@@ -6,15 +6,10 @@
 use serde::{Deserialize, Deserializer, Serializer};
 use serde_json::Value;
 
-/// A double as protobuf's JSON writes it: NaN and ±Infinity as strings.
+/// A double as protobuf's JSON writes it: NaN and ±Infinity as strings
+/// (the journal writes floats the same way, `almanac_core::model::float_text`).
 pub fn serialize_float<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if v.is_nan() {
-        s.serialize_str("NaN")
-    } else if v.is_infinite() {
-        s.serialize_str(if *v > 0.0 { "Infinity" } else { "-Infinity" })
-    } else {
-        s.serialize_f64(*v)
-    }
+    almanac_core::model::float_text::serialize(v, s)
 }
 
 /// A double from a number or its text ("NaN", "Infinity", "0.5").
@@ -44,12 +39,7 @@ pub fn serialize_opt_float<S: Serializer>(v: &Option<f64>, s: S) -> Result<S::Ok
 }
 
 fn float_text(s: &str) -> Option<f64> {
-    match s {
-        "NaN" | "nan" => Some(f64::NAN),
-        "Infinity" | "inf" => Some(f64::INFINITY),
-        "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
-        other => other.parse().ok(),
-    }
+    almanac_core::model::float_text::parse(s)
 }
 
 /// An int64 from a number or a numeric string; null or absent is 0.
