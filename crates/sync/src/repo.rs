@@ -62,15 +62,39 @@ pub(crate) fn open(dir: &Path) -> Result<Repository> {
         Ok(r) => r,
         Err(_) => Repository::init_bare(dir)?,
     };
-    // Packs are already-dense, content-named text: delta-compressing them
-    // against each other gains little and made pushes of many large packs
-    // take minutes. libgit2 reads its "don't deltify objects above this
-    // size" threshold from pack.deltaCacheSize, so a small value turns
-    // delta search off for packs; the window limit keeps it cheap anyway.
-    let mut config = repo.config()?;
-    config.set_i64("pack.deltaCacheSize", 4096)?;
-    config.set_i64("pack.windowMemory", 1)?;
+    tune_packing(&repo)?;
     Ok(repo)
+}
+
+/// Packs are already-dense, content-named text: delta-compressing them
+/// against each other gains little and made pushes of many large packs take
+/// minutes. libgit2 reads its "don't deltify objects above this size"
+/// threshold from pack.deltaCacheSize, so a small value turns delta search
+/// off for packs; the window limit keeps it cheap anyway.
+const PACK_SETTINGS: [(&str, i64); 2] = [("pack.deltaCacheSize", 4096), ("pack.windowMemory", 1)];
+
+/// Writes the pack settings when the repository lacks them, and only then:
+/// a config written on every open left libgit2's `config.lock` behind
+/// whenever a sync was killed mid-write, and blocked every later sync.
+/// Writing happens under [`RepoLock`], so a `config.lock` found there is a
+/// killed writer's leftover and is removed.
+fn tune_packing(repo: &Repository) -> Result<()> {
+    let current = repo.config()?;
+    if PACK_SETTINGS.iter().all(|(key, value)| current.get_i64(key).ok() == Some(*value)) {
+        return Ok(());
+    }
+    drop(current);
+    let _lock = RepoLock::acquire(repo.path())?;
+    let stale = repo.path().join("config.lock");
+    if stale.exists() {
+        tracing::warn!(path = %stale.display(), "removing a config lock a killed sync left behind");
+        std::fs::remove_file(&stale)?;
+    }
+    let mut config = repo.config()?;
+    for (key, value) in PACK_SETTINGS {
+        config.set_i64(key, value)?;
+    }
+    Ok(())
 }
 
 fn signature(now_ms: i64) -> Result<Signature<'static>> {
@@ -276,6 +300,9 @@ pub(crate) fn fetch_into(
     let mut git_remote = repo.remote_anonymous(&remote.url)?;
     let mut options = git2::FetchOptions::new();
     options.remote_callbacks(callbacks(remote, credentials));
+    // Nothing reads FETCH_HEAD; not writing it leaves a killed fetch no
+    // `FETCH_HEAD.lock` to block the next one.
+    options.update_fetchhead(false);
     let refspec = format!("+{DATA_REF}:{into}");
     // Drop a stale tracking ref: if the remote lost its ref, so do we.
     if let Ok(mut stale) = repo.find_reference(into) {

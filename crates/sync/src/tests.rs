@@ -471,3 +471,21 @@ fn ref_locks_left_by_a_killed_sync_do_not_block_the_next() {
     b.sync(&remote);
     assert!(b.state().contains("r1"));
 }
+
+#[test]
+fn a_config_lock_left_by_a_killed_sync_blocks_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let git_dir = dir.path().join("sync.git");
+    crate::repo::open(&git_dir).unwrap();
+    // Set up already: opening again writes nothing, so a leftover lock is no obstacle.
+    std::fs::write(git_dir.join("config.lock"), "").unwrap();
+    crate::repo::open(&git_dir).unwrap();
+    // Killed while setting up: the settings are missing and the lock is stale.
+    let mut config = git2::Repository::open_bare(&git_dir).unwrap().config().unwrap();
+    std::fs::remove_file(git_dir.join("config.lock")).unwrap();
+    config.remove("pack.windowMemory").unwrap();
+    std::fs::write(git_dir.join("config.lock"), "").unwrap();
+    let repo = crate::repo::open(&git_dir).unwrap();
+    assert_eq!(repo.config().unwrap().get_i64("pack.windowMemory").unwrap(), 1);
+    assert!(!git_dir.join("config.lock").exists());
+}
