@@ -108,11 +108,12 @@ impl App {
         let mut model_ids: HashMap<String, String> = HashMap::new();
         for (e, mut runs) in chosen.iter().zip(runs_by_experiment) {
             let deleted_here = e.lifecycle_stage == LifecycleStage::Deleted;
-            let (dest, deleted_there) = match target.experiment_by_name(&e.name).map_err(remote_error)? {
-                Some(remote) => (remote.id, remote.deleted),
+            let (dest, deleted_there, have) = match target.experiment_by_name(&e.name).map_err(remote_error)? {
+                Some(remote) => (remote.id, remote.deleted, remote.tags),
                 None => {
                     summary.experiments_created += 1;
-                    (target.create_experiment(&e.name, &e.tags).map_err(remote_error)?, false)
+                    let id = target.create_experiment(&e.name, &e.tags).map_err(remote_error)?;
+                    (id, false, e.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect())
                 }
             };
             let mut exported = target.exported_runs(&dest).map_err(remote_error)?;
@@ -130,7 +131,6 @@ impl App {
                 target.set_experiment_deleted(&dest, false).map_err(remote_error)?;
                 exported = target.exported_runs(&dest).map_err(remote_error)?;
             }
-            let have = target.experiment_by_name(&e.name).map_err(remote_error)?.map(|r| r.tags).unwrap_or_default();
             for tag in &e.tags {
                 if have.get(&tag.key) != Some(&tag.value) {
                     target.set_experiment_tag(&dest, tag).map_err(remote_error)?;
