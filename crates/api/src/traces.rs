@@ -57,6 +57,15 @@ impl App {
             .ok_or_else(|| Error::not_found(format!("Trace with id={trace_id} not found.")).into())
     }
 
+    /// Where a trace's `traces.json` lives among the artifacts (its
+    /// `mlflow.artifactLocation` folder); `None` for a record without one.
+    pub fn spans_path(&self, info: &TraceInfo) -> Result<Option<String>> {
+        match info.tags.iter().find(|t| t.key == trace::ARTIFACT_LOCATION_TAG) {
+            Some(location) => Ok(Some(self.artifact_under(&location.value, trace::SPANS_FILE)?)),
+            None => Ok(None),
+        }
+    }
+
     /// A trace's record and its spans, the `traces.json` the client
     /// uploaded (`None` while it has not: a trace in progress).
     pub fn trace_with_spans(&self, trace_id: &str) -> Result<(TraceInfo, Option<Vec<u8>>)> {
@@ -64,10 +73,9 @@ impl App {
         /// Spans beyond this are refused rather than read into memory.
         const MAX_SPANS_BYTES: u64 = 64 << 20;
         let info = self.trace_info(trace_id)?;
-        let Some(location) = info.tags.iter().find(|t| t.key == trace::ARTIFACT_LOCATION_TAG) else {
+        let Some(path) = self.spans_path(&info)? else {
             return Ok((info, None));
         };
-        let path = self.artifact_under(&location.value, trace::SPANS_FILE)?;
         let (file, size) = match self.open_artifact(&path) {
             Ok(opened) => opened,
             Err(e) if e.code == crate::ErrorCode::ResourceDoesNotExist => return Ok((info, None)),

@@ -194,15 +194,9 @@ pub async fn get_trace_artifact(State(app): State<App>, RawQuery(query): RawQuer
             ))
         })?;
         let info = app.trace_info(&trace_id)?;
-        let location = info
-            .tags
-            .iter()
-            .find(|t| t.key == almanac_core::trace::ARTIFACT_LOCATION_TAG)
-            .map(|t| t.value.clone())
-            .ok_or_else(|| {
-                ApiError::from(almanac_core::Error::not_found(format!("Trace {trace_id} has no spans stored.")))
-            })?;
-        app.artifact_under(&location, almanac_core::trace::SPANS_FILE)
+        app.spans_path(&info)?.ok_or_else(|| {
+            ApiError::from(almanac_core::Error::not_found(format!("Trace {trace_id} has no spans stored.")))
+        })
     })
     .await
 }
