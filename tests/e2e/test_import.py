@@ -25,32 +25,39 @@ HERE = Path(__file__).parent
 EXPERIMENTS = ("churn", "vision")
 
 
-def make_history(uri, artifact_root):
+def make_history(uri, artifact_root, script="mlflow_history.py"):
+    """Runs a seed script with the mlflow library against `uri`; returns what it made."""
     out = subprocess.run(
-        [sys.executable, str(HERE / "mlflow_history.py"), uri, str(artifact_root)],
+        [sys.executable, str(HERE / script), uri, str(artifact_root)],
         capture_output=True, text=True, timeout=300,
     )
     assert out.returncode == 0, out.stderr[-3000:]
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-@pytest.fixture(scope="module", params=["file", "sqlite", "server"])
-def source(request):
-    root = Path(tempfile.mkdtemp(prefix=f"mlflow-{request.param}-"))
+def seeded_source(kind, script):
+    """An MLflow store of `kind` (file store, SQLite or a running server)
+    seeded by `script`; yields its URIs and what the script made."""
+    root = Path(tempfile.mkdtemp(prefix=f"mlflow-{kind}-"))
     proc = None
-    if request.param == "server":
+    if kind == "server":
         proc, uri = start_mlflow_server(root)
-        made = make_history(uri, "")
+        made = make_history(uri, "", script)
         arg = uri
     else:
-        uri = f"file://{root}/mlruns" if request.param == "file" else f"sqlite:///{root}/mlflow.db"
-        made = make_history(uri, root / "artifacts")
-        arg = uri if request.param == "sqlite" else str(root / "mlruns")
-    yield {"kind": request.param, "uri": uri, "arg": arg, "made": made, "root": root}
+        uri = f"file://{root}/mlruns" if kind == "file" else f"sqlite:///{root}/mlflow.db"
+        made = make_history(uri, root / "artifacts", script)
+        arg = uri if kind == "sqlite" else str(root / "mlruns")
+    yield {"kind": kind, "uri": uri, "arg": arg, "made": made, "root": root}
     if proc:
         proc.terminate()
         proc.wait(timeout=30)
     shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["file", "sqlite", "server"])
+def source(request):
+    yield from seeded_source(request.param, "mlflow_history.py")
 
 
 def import_into(store, source_arg, *extra):
@@ -271,24 +278,7 @@ def test_the_wrong_kind_of_source_fails_fast_and_clearly(tmp_path):
 @pytest.fixture(scope="module", params=["file", "sqlite", "server"])
 def tidied(request):
     """A source whose user has deleted things (see mlflow_deleted_history.py)."""
-    root = Path(tempfile.mkdtemp(prefix=f"mlflow-tidied-{request.param}-"))
-    proc = None
-    if request.param == "server":
-        proc, uri = start_mlflow_server(root)
-        arg, artifact_root = uri, ""
-    else:
-        uri = f"file://{root}/mlruns" if request.param == "file" else f"sqlite:///{root}/mlflow.db"
-        arg = str(root / "mlruns") if request.param == "file" else uri
-        artifact_root = str(root / "artifacts")
-    out = subprocess.run([sys.executable, str(HERE / "mlflow_deleted_history.py"), uri, artifact_root],
-                         capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-3000:]
-    made = json.loads(out.stdout.strip().splitlines()[-1])
-    yield {"kind": request.param, "uri": uri, "arg": arg, "made": made}
-    if proc:
-        proc.terminate()
-        proc.wait(timeout=30)
-    shutil.rmtree(root, ignore_errors=True)
+    yield from seeded_source(request.param, "mlflow_deleted_history.py")
 
 
 def test_a_deleted_experiment_comes_in_deleted_with_its_runs_models_and_traces(tidied, tmp_path):
